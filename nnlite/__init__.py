@@ -1,0 +1,60 @@
+"""nnlite: a small neural-network library in pure NumPy, with hand-written backpropagation.
+
+import nnlite as nl
+model = nl.Sequential([nl.Flatten(), nl.Dense(784, 128), nl.ReLU(), nl.Dense(128, 10)])
+loss_fn, opt = nl.CrossEntropyLoss(), nl.Adam(model.parameters(), lr=1e-3)
+loss = loss_fn.forward(model.forward(x), y)
+model.backward(loss_fn.backward()); opt.step(); opt.zero_grad()
+"""
+
+__version__ = "0.1.0"
+
+from . import data, functional
+from .functional import log_softmax, softmax
+from .gradcheck import GradcheckResult, gradcheck
+from .init import glorot_uniform, he_normal
+from .layers import (
+    LAYER_REGISTRY,
+    BatchNorm2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    ReLU,
+)
+from .losses import CrossEntropyLoss
+from .model import Sequential, load
+from .optim import SGD, Adam, Optimizer
+from .random import seed
+from .tensor import Parameter
+
+__all__ = [
+    "LAYER_REGISTRY",
+    "SGD",
+    "Adam",
+    "BatchNorm2D",
+    "Conv2D",
+    "CrossEntropyLoss",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GradcheckResult",
+    "Layer",
+    "MaxPool2D",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "__version__",
+    "data",
+    "functional",
+    "glorot_uniform",
+    "gradcheck",
+    "he_normal",
+    "load",
+    "log_softmax",
+    "seed",
+    "softmax",
+]

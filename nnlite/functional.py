@@ -1,0 +1,229 @@
+"""Pure functions: the arithmetic of the layers, with no state.
+
+Layout. At the public boundary images are NCHW (batch, channels, height, width), like
+PyTorch. Convolution and pooling work internally on NHWC memory (channels last), because then
+every sliding window reads contiguous runs of channels and the output of the matrix product
+is already NHWC. The arrays these functions return are NCHW *views* of NHWC memory: NumPy's
+element-wise operations keep that memory order, so the next layer gets its NHWC input for free.
+
+im2col in one paragraph. A convolution with a (O, C, kh, kw) kernel computes, at every output
+pixel, a dot product between the kernel and the (kh, kw, C) patch of input under it. Gather
+all patches as the rows of one matrix ``cols`` of shape (N*Ho*Wo, kh*kw*C) ("image to
+columns"), reshape the kernel to a (kh*kw*C, O) matrix, and the whole convolution is one
+matrix product ``cols @ kernel``, which BLAS runs at full speed. Backward is two more
+products: ``cols.T @ grad`` for the kernel, and ``grad @ kernel.T`` for the patches, which
+``col2im`` adds back onto the pixels they came from (overlapping patches share pixels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
+    """Number of window positions along one axis: ``(size + 2p - k) // s + 1``."""
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def to_nhwc(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> contiguous (N, H, W, C); free when ``x`` is already NHWC in memory."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def pad_nhwc(x: np.ndarray, padding: int) -> np.ndarray:
+    """Zero-pad the two spatial axes of an (N, H, W, C) array by ``padding`` on each side."""
+    if padding == 0:
+        return x
+    n, h, w, c = x.shape
+    padded = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=x.dtype)
+    padded[:, padding : padding + h, padding : padding + w, :] = x
+    return padded
+
+
+def windows_nhwc(x: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
+    """All (k, k) windows of an (N, H, W, C) array as a view of shape (N, Ho, Wo, k, k, C).
+
+    No data is copied: ``sliding_window_view`` only changes strides.
+    """
+    view = sliding_window_view(x, (kernel_size, kernel_size), axis=(1, 2))
+    return view[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+
+
+def col2im_nhwc(
+    grad_windows: np.ndarray, input_shape: tuple[int, int, int, int], stride: int
+) -> np.ndarray:
+    """Add window gradients back onto the pixels they were read from.
+
+    The adjoint of :func:`windows_nhwc`: ``grad_windows`` has shape (N, Ho, Wo, k, k, C) and
+    the result has ``input_shape`` (N, H, W, C). When the windows tile the input exactly
+    (stride == k), every pixel belongs to one window and a transpose puts it back; otherwise
+    the loop runs over the k*k offsets inside a window, each step one vectorised add over
+    all samples and pixels.
+    """
+    _, out_h, out_w, kernel_size, _, _ = grad_windows.shape
+    if stride == kernel_size and input_shape[1:3] == (out_h * stride, out_w * stride):
+        return grad_windows.transpose(0, 1, 3, 2, 4, 5).reshape(input_shape)
+    grad_input = np.zeros(input_shape, dtype=grad_windows.dtype)
+    for i in range(kernel_size):
+        for j in range(kernel_size):
+            grad_input[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += (
+                grad_windows[:, :, :, i, j, :]
+            )
+    return grad_input
+
+
+def conv2d_nhwc(x_padded: np.ndarray, kernel: np.ndarray, kernel_size: int, stride: int):
+    """The core of a convolution on padded NHWC input, through im2col and one matmul.
+
+    x_padded : (N, Hp, Wp, C); kernel : (k*k*C, O), rows ordered (row, column, channel).
+    Returns ``out`` (N, Ho, Wo, O) and ``cols`` (N*Ho*Wo, k*k*C), kept for the kernel's
+    gradient.
+    """
+    windows = windows_nhwc(x_padded, kernel_size, stride)  # (N, Ho, Wo, k, k, C) view
+    n, out_h, out_w = windows.shape[:3]
+    cols = windows.reshape(n * out_h * out_w, -1)  # the one copy: every patch as a row
+    out = cols @ kernel
+    return out.reshape(n, out_h, out_w, -1), cols
+
+
+def kernel_matrix(weight: np.ndarray) -> np.ndarray:
+    """(O, C, k, k) kernel -> (k*k*C, O) matrix whose rows match the columns of im2col."""
+    return weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0])
+
+
+def conv2d_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int = 1, padding: int = 0
+) -> tuple[np.ndarray, tuple]:
+    """2-D convolution (cross-correlation, as in every deep-learning library).
+
+    Parameters
+    ----------
+    x : (N, C, H, W) input.
+    weight : (O, C, k, k) kernel.
+    bias : (O,) bias.
+
+    Returns
+    -------
+    out : (N, O, Ho, Wo), with ``Ho = (H + 2*padding - k) // stride + 1`` (likewise Wo).
+    cache : what :func:`conv2d_backward` needs.
+    """
+    kernel_size = weight.shape[2]
+    out, cols = conv2d_nhwc(
+        pad_nhwc(to_nhwc(x), padding), kernel_matrix(weight), kernel_size, stride
+    )
+    out += bias
+    return out.transpose(0, 3, 1, 2), (cols, x.shape, weight, stride, padding)
+
+
+def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
+    """Gradients of :func:`conv2d_forward`.
+
+    Parameters
+    ----------
+    grad_out : (N, O, Ho, Wo) gradient of the loss with respect to the output.
+
+    Returns
+    -------
+    grad_x : (N, C, H, W); grad_weight : (O, C, k, k); grad_bias : (O,).
+
+    The input's gradient is itself a convolution: every input pixel collects, through the
+    kernel flipped in both directions, the gradients of the outputs it helped to make. So
+    ``grad_out`` is spread out by the stride (zeros between its pixels), padded by
+    ``k - 1 - padding``, and convolved with the flipped kernel whose in- and out-channels
+    swap roles; this reuses the fast forward path instead of a slow scatter-add.
+    """
+    cols, input_shape, weight, stride, padding = cache
+    out_channels, in_channels, kernel_size, _ = weight.shape
+    n, _, height, width = input_shape
+    grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, O)
+    grad_rows = grad_nhwc.reshape(-1, out_channels)
+    grad_kernel = cols.T @ grad_rows  # (k*k*C, O)
+    grad_weight = np.ascontiguousarray(
+        grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels).transpose(
+            3, 2, 0, 1
+        )
+    )
+    grad_bias = grad_rows.sum(axis=0)
+
+    _, out_h, out_w, _ = grad_nhwc.shape
+    if in_channels < out_channels:
+        # Few input channels (a first layer on grey images): the patch gradients are a
+        # small matrix, and adding them back onto their pixels is cheaper than a convolution.
+        grad_cols = grad_rows @ kernel_matrix(weight).T  # (N*Ho*Wo, k*k*C)
+        grad_windows = grad_cols.reshape(n, out_h, out_w, kernel_size, kernel_size, in_channels)
+        padded_shape = (n, height + 2 * padding, width + 2 * padding, in_channels)
+        grad_padded = col2im_nhwc(grad_windows, padded_shape, stride)
+        grad_x = grad_padded[:, padding : padding + height, padding : padding + width, :]
+        return grad_x.transpose(0, 3, 1, 2), grad_weight, grad_bias
+    edge = kernel_size - 1 - padding
+    # Rows of input that no window reached (when the stride does not divide evenly).
+    extra_h = height - ((out_h - 1) * stride + kernel_size - 2 * padding)
+    extra_w = width - ((out_w - 1) * stride + kernel_size - 2 * padding)
+    spread = np.zeros(
+        (
+            n,
+            (out_h - 1) * stride + 1 + 2 * edge + extra_h,
+            (out_w - 1) * stride + 1 + 2 * edge + extra_w,
+            out_channels,
+        ),
+        dtype=grad_out.dtype,
+    )
+    spread[
+        :,
+        edge : edge + (out_h - 1) * stride + 1 : stride,
+        edge : edge + (out_w - 1) * stride + 1 : stride,
+    ] = grad_nhwc
+    flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, in_channels)  # (k*k*O, C)
+    grad_x, _ = conv2d_nhwc(spread, flipped, kernel_size, 1)
+    return grad_x.transpose(0, 3, 1, 2), grad_weight, grad_bias
+
+
+def max_pool2d_forward(x: np.ndarray, kernel_size: int, stride: int) -> tuple[np.ndarray, tuple]:
+    """Max pooling over (k, k) windows.
+
+    Parameters
+    ----------
+    x : (N, C, H, W).
+
+    Returns
+    -------
+    out : (N, C, Ho, Wo) with ``Ho = (H - k) // stride + 1``.
+    cache : the index of each window's winner, for :func:`max_pool2d_backward`.
+
+    The winner of a window is its *first* maximum in row-major order (``argmax``): on MNIST
+    most windows are all zeros, and the gradient must go to exactly one of the tied inputs.
+    """
+    x_nhwc = to_nhwc(x)
+    windows = windows_nhwc(x_nhwc, kernel_size, stride)  # (N, Ho, Wo, k, k, C)
+    n, out_h, out_w, _, _, c = windows.shape
+    flat = windows.reshape(n, out_h, out_w, kernel_size * kernel_size, c)  # copy
+    winner = flat.argmax(axis=3)[:, :, :, None, :]  # (N, Ho, Wo, 1, C)
+    out = flat.max(axis=3)
+    return out.transpose(0, 3, 1, 2), (winner, x_nhwc.shape, kernel_size, stride)
+
+
+def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
+    """Route each output gradient to its window's winner. (N, C, Ho, Wo) -> (N, C, H, W)."""
+    winner, input_shape, kernel_size, stride = cache
+    grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, C)
+    n, out_h, out_w, c = grad_nhwc.shape
+    grad_flat = np.zeros((n, out_h, out_w, kernel_size * kernel_size, c), dtype=grad_out.dtype)
+    np.put_along_axis(grad_flat, winner, grad_nhwc[:, :, :, None, :], axis=3)
+    grad_windows = grad_flat.reshape(n, out_h, out_w, kernel_size, kernel_size, c)
+    return col2im_nhwc(grad_windows, input_shape, stride).transpose(0, 3, 1, 2)
+
+
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(softmax(logits)), computed stably.
+
+    Subtracting the row maximum first keeps ``exp`` from overflowing; the result is
+    unchanged because softmax(z) = softmax(z - c) for any constant c.
+    """
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Probabilities from logits: (..., K) -> (..., K), each row summing to 1."""
+    return np.exp(log_softmax(logits, axis=axis))

@@ -1,0 +1,314 @@
+"""Layers: each one a forward pass, its hand-written backward pass, and its parameters.
+
+The contract every layer keeps::
+
+    out = layer.forward(x)            # remembers what backward needs
+    grad_x = layer.backward(grad_out) # sets .grad on its parameters, returns d loss / d x
+    layer.parameters()                # list of Parameter
+    layer.buffers()                   # non-trainable state saved with the model
+    layer.get_config()                # JSON-able constructor arguments
+    layer.train() / layer.eval()      # only Dropout and BatchNorm2D care
+
+Every layer computes in the dtype of its input and parameters: float32 for training,
+float64 when a gradient check casts them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from .init import he_normal
+from .random import get_rng
+from .tensor import Parameter
+
+#: Every Layer subclass by class name; ``nl.load`` rebuilds models through it.
+LAYER_REGISTRY: dict[str, type[Layer]] = {}
+
+
+class Layer:
+    """Base class. Subclasses are registered by name in :data:`LAYER_REGISTRY`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        LAYER_REGISTRY[cls.__name__] = cls
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def parameters(self) -> list[Parameter]:
+        """The layer's trainable Parameters (none by default)."""
+        return []
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable arrays that are part of the model, such as running statistics."""
+        return {}
+
+    def set_buffer(self, name: str, value: np.ndarray) -> None:
+        """Replace the buffer ``name`` (used when loading a model)."""
+        setattr(self, name, value)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments, JSON-able, so that ``cls(**config)`` rebuilds it."""
+        return {}
+
+    def train(self) -> None:
+        self.training = True
+
+    def eval(self) -> None:
+        self.training = False
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_input(layer: Layer, x: np.ndarray, ndim: int, channels: int, what: str) -> None:
+    """Raise a ValueError that names the layer, the expected shape and the shape received."""
+    if not isinstance(x, np.ndarray) or x.ndim != ndim or x.shape[1] != channels:
+        got = getattr(x, "shape", type(x).__name__)
+        raise ValueError(f"{layer!r} expects input of shape {what}, got {got}")
+
+
+class Dense(Layer):
+    """Fully connected layer: ``y = x @ W.T + b``.
+
+    Shapes: x (N, in_features) -> y (N, out_features); weight (out_features, in_features),
+    as in PyTorch; bias (out_features,). He initialisation.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(he_normal((out_features, in_features), in_features), "weight")
+        self.bias = Parameter(np.zeros(out_features, dtype=np.float32), "bias")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
+        self.x = x
+        return x @ self.weight.data.T + self.bias.data
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        # y_nj = sum_i x_ni W_ji + b_j, so dW = grad.T @ x, db = sum over the batch, dx = grad @ W
+        self.weight.grad += grad_out.T @ self.x
+        self.bias.grad += grad_out.sum(axis=0)
+        return grad_out @ self.weight.data
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "out_features": self.out_features}
+
+
+class Conv2D(Layer):
+    """2-D convolution through im2col and one matrix product (see :mod:`nnlite.functional`).
+
+    Shapes: x (N, in_channels, H, W) -> y (N, out_channels, Ho, Wo) with
+    ``Ho = (H + 2*padding - kernel_size) // stride + 1``; weight
+    (out_channels, in_channels, kernel_size, kernel_size); bias (out_channels,).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
+        if not 0 <= self.padding < self.kernel_size or self.stride < 1:
+            raise ValueError("Conv2D needs stride >= 1 and 0 <= padding < kernel_size")
+        fan_in = in_channels * kernel_size * kernel_size
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.weight = Parameter(he_normal(shape, fan_in), "weight")
+        self.bias = Parameter(np.zeros(out_channels, dtype=np.float32), "bias")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        if min(x.shape[2:]) + 2 * self.padding < self.kernel_size:
+            raise ValueError(f"{self!r}: input {x.shape[2:]} is smaller than the kernel")
+        out, self.cache = F.conv2d_forward(
+            x, self.weight.data, self.bias.data, self.stride, self.padding
+        )
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_x, grad_weight, grad_bias = F.conv2d_backward(grad_out, self.cache)
+        self.weight.grad += grad_weight
+        self.bias.grad += grad_bias
+        return grad_x
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+        }
+
+
+class MaxPool2D(Layer):
+    """Max pooling: (N, C, H, W) -> (N, C, Ho, Wo), ``Ho = (H - kernel_size) // stride + 1``.
+
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows). Backward sends each
+    window's gradient to exactly one input, its first maximum.
+    """
+
+    def __init__(self, kernel_size: int, stride: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = int(kernel_size)
+        self.stride = int(stride) if stride is not None else self.kernel_size
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray) or x.ndim != 4:
+            raise ValueError(f"{self!r} expects input of shape (N, C, H, W), got {np.shape(x)}")
+        out, self.cache = F.max_pool2d_forward(x, self.kernel_size, self.stride)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return F.max_pool2d_backward(grad_out, self.cache)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (channel-major, like PyTorch)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(self.input_shape)
+
+
+class ReLU(Layer):
+    """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self.positive
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    survivors by ``1 / (1 - p)``, so that evaluation needs no rescaling; identity in eval mode.
+    Any shape. The mask comes from the library's generator (``nl.seed``)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            return x
+        keep = get_rng().random(x.shape, dtype=np.float32) >= self.p
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out if self.mask is None else grad_out * self.mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+
+class BatchNorm2D(Layer):
+    """Batch normalisation over (N, H, W) for each of C channels: (N, C, H, W) -> same shape.
+
+    Training: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch's mean and
+    (biased) variance per channel, and running averages updated for evaluation
+    (``running = (1 - momentum) * running + momentum * batch``, unbiased variance, as in
+    PyTorch). Evaluation uses the running averages.
+
+    Backward (training mode), with ``xhat`` the normalised input, M = N*H*W and sums over
+    the M values of a channel::
+
+        dxhat = grad * gamma
+        dx = (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M * sqrt(var + eps))
+
+    Internally the batch is viewed as an (N*H*W, C) matrix (NHWC memory), so that every
+    per-channel statistic is a reduction down the columns.
+    """
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_features, self.momentum, self.eps = int(num_features), float(momentum), float(eps)
+        self.weight = Parameter(np.ones(num_features, dtype=np.float32), "weight")
+        self.bias = Parameter(np.zeros(num_features, dtype=np.float32), "bias")
+        self.running_mean = np.zeros(num_features, dtype=np.float32)
+        self.running_var = np.ones(num_features, dtype=np.float32)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
+        self.nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
+        rows = F.to_nhwc(x).reshape(-1, self.num_features)  # (M, C)
+        if self.training:
+            mean = rows.mean(axis=0)
+            centered = rows - mean
+            var = np.einsum("mc,mc->c", centered, centered) / len(rows)
+            unbiased = var * (len(rows) / max(len(rows) - 1, 1))
+            momentum = self.momentum
+            self.running_mean = ((1 - momentum) * self.running_mean + momentum * mean).astype(
+                x.dtype
+            )
+            self.running_var = ((1 - momentum) * self.running_var + momentum * unbiased).astype(
+                x.dtype
+            )
+        else:
+            mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
+            centered = rows - mean
+        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        self.x_hat = centered
+        self.x_hat *= self.inv_std
+        out = self.x_hat * self.weight.data + self.bias.data
+        return out.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_rows = F.to_nhwc(grad_out).reshape(-1, self.num_features)  # (M, C)
+        self.weight.grad += np.einsum("mc,mc->c", grad_rows, self.x_hat)
+        self.bias.grad += grad_rows.sum(axis=0)
+        grad_x_hat = grad_rows * self.weight.data
+        if self.training:  # the batch statistics depend on x too
+            count = len(grad_rows)
+            mean_grad = grad_x_hat.mean(axis=0)
+            mean_grad_x_hat = np.einsum("mc,mc->c", grad_x_hat, self.x_hat) / count
+            grad_x_hat -= mean_grad
+            grad_x_hat -= self.x_hat * mean_grad_x_hat
+        grad_x_hat *= self.inv_std
+        return grad_x_hat.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}

@@ -1,0 +1,121 @@
+"""Convolution and pooling against naive loop implementations, and the max-pool tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite import functional as F
+
+
+def naive_conv2d(x, weight, bias, stride, padding):
+    """The textbook definition, one output element at a time."""
+    n, _, h, w = x.shape
+    o, _, k, _ = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out_h = (h + 2 * padding - k) // stride + 1
+    out_w = (w + 2 * padding - k) // stride + 1
+    out = np.zeros((n, o, out_h, out_w))
+    for b in range(n):
+        for oc in range(o):
+            for i in range(out_h):
+                for j in range(out_w):
+                    patch = xp[b, :, i * stride : i * stride + k, j * stride : j * stride + k]
+                    out[b, oc, i, j] = np.sum(patch * weight[oc]) + bias[oc]
+    return out
+
+
+def naive_max_pool(x, k, stride):
+    n, c, h, w = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, :, i * stride : i * stride + k, j * stride : j * stride + k]
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape, out_channels, k, stride, padding",
+    [
+        ((2, 3, 8, 8), 4, 3, 1, 1),
+        ((1, 1, 28, 28), 5, 3, 1, 1),
+        ((2, 2, 9, 7), 3, 3, 2, 1),
+        ((2, 3, 10, 11), 2, 5, 3, 2),
+        ((3, 2, 6, 6), 2, 2, 2, 0),
+    ],
+)
+def test_conv2d_forward_matches_naive(shape, out_channels, k, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    weight = rng.standard_normal((out_channels, shape[1], k, k)).astype(np.float32)
+    bias = rng.standard_normal(out_channels).astype(np.float32)
+    out, _ = F.conv2d_forward(x, weight, bias, stride, padding)
+    expected = naive_conv2d(x, weight, bias, stride, padding)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_layer_shapes_and_bad_input():
+    layer = nl.Conv2D(1, 8, 3, stride=2, padding=1)
+    assert layer.forward(np.zeros((3, 1, 28, 28), np.float32)).shape == (3, 8, 14, 14)
+    with pytest.raises(ValueError, match=r"expects input of shape \(N, 1, H, W\)"):
+        layer.forward(np.zeros((3, 2, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="expects input"):
+        layer.forward(np.zeros((28, 28), np.float32))
+    with pytest.raises(ValueError, match="padding"):
+        nl.Conv2D(1, 1, 3, padding=3)
+
+
+@pytest.mark.parametrize(
+    "shape, k, stride", [((2, 3, 8, 8), 2, 2), ((2, 2, 7, 9), 2, 2), ((1, 2, 9, 9), 3, 2)]
+)
+def test_max_pool_forward_matches_naive(shape, k, stride):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    out, _ = F.max_pool2d_forward(x, k, stride)
+    np.testing.assert_array_equal(out, naive_max_pool(x, k, stride))
+
+
+def test_max_pool_backward_sends_each_gradient_to_exactly_one_tied_input():
+    # MNIST's background: windows full of equal zeros.
+    x = np.zeros((2, 3, 4, 4), dtype=np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = 5.0  # a tie between two non-zero maxima too
+    layer = nl.MaxPool2D(2)
+    out = layer.forward(x)
+    grad_out = np.arange(1, out.size + 1, dtype=np.float32).reshape(out.shape)
+    grad_x = layer.backward(grad_out)
+    # Total gradient is conserved and each window has exactly one non-zero entry.
+    assert grad_x.sum() == pytest.approx(grad_out.sum())
+    windows = grad_x.reshape(2, 3, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 2, 2, 4)
+    assert np.all((windows != 0).sum(axis=-1) == 1)
+    # The winner is the first maximum in row-major order.
+    assert grad_x[0, 0, 0, 1] == grad_out[0, 0, 0, 0] and grad_x[0, 0, 1, 0] == 0
+    assert grad_x[1, 2, 0, 0] == grad_out[1, 2, 0, 0]
+
+
+def test_overlapping_max_pool_accumulates_gradients():
+    x = np.zeros((1, 1, 5, 5), dtype=np.float32)
+    x[0, 0, 2, 2] = 1.0  # the centre is the maximum of all four 3x3 windows
+    layer = nl.MaxPool2D(3, stride=2)
+    out = layer.forward(x)
+    grad_x = layer.backward(np.ones_like(out))
+    assert grad_x[0, 0, 2, 2] == 4.0 and grad_x.sum() == 4.0
+
+
+def test_softmax_is_stable_and_normalised():
+    logits = np.array([[1000.0, 1000.0, -1000.0], [0.0, 1.0, 2.0]])
+    probs = nl.softmax(logits)
+    assert np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs[0], [0.5, 0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(nl.log_softmax(logits)[1], np.log(probs[1]))
+
+
+def test_cross_entropy_value():
+    logits = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
+    loss = nl.CrossEntropyLoss().forward(logits, np.array([0, 2]))
+    assert loss == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2)
+    with pytest.raises(ValueError, match="labels must be in"):
+        nl.CrossEntropyLoss().forward(logits, np.array([0, 3]))

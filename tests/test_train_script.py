@@ -1,0 +1,121 @@
+"""train.py: a quick run, determinism, resuming, Ctrl-C, metadata, evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+import train
+
+QUICK = ["--limit", "256", "--eval-limit", "200", "--batch-size", "64"]
+
+
+def run(tmp_path, name, *extra):
+    out = tmp_path / name
+    assert train.main([*QUICK, "--out", str(out), *extra]) == 0
+    return out
+
+
+def arrays(path):
+    return nl.load(path).named_arrays()
+
+
+def test_quick_run_writes_a_model_with_metadata(tmp_path, capsys):
+    out = run(tmp_path, "m.npz", "--epochs", "1", "--seed", "3")
+    printed = capsys.readouterr()
+    assert "epoch 1: test accuracy" in printed.out
+    assert "img/s" in printed.err and "left" in printed.err  # the progress bar
+    meta = nl.load(out).metadata
+    assert meta["epochs"] == 1 and meta["seed"] == 3
+    assert meta["data"]["train_images"] == 256 and len(meta["data"]["sha256"]) == 64
+    assert meta["augmentation"]["rotation_degrees"] > 0
+    assert 0.0 <= meta["test_accuracy"] <= 1.0 and meta["train_seconds"] > 0
+    assert meta["library_version"] == nl.__version__
+
+
+def test_same_seed_same_weights(tmp_path):
+    first = arrays(run(tmp_path, "a.npz", "--epochs", "1"))
+    second = arrays(run(tmp_path, "b.npz", "--epochs", "1"))
+    other = arrays(run(tmp_path, "c.npz", "--epochs", "1", "--seed", "1"))
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+    assert not np.array_equal(first["0.weight"], other["0.weight"])
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = arrays(run(tmp_path, "straight.npz", "--epochs", "2", "--no-augment"))
+    out = run(tmp_path, "resumed.npz", "--epochs", "1", "--no-augment")
+    assert train.checkpoint_path(out).is_file()
+    run(tmp_path, "resumed.npz", "--epochs", "2", "--no-augment", "--resume")
+    resumed = arrays(out)
+    for key in straight:
+        np.testing.assert_array_equal(straight[key], resumed[key])
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    code = train.main([*QUICK, "--out", str(tmp_path / "x.npz"), "--resume"])
+    assert code == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_a_checkpoint(tmp_path):
+    out = tmp_path / "interrupted.npz"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, str(train.ROOT / "train.py"), "--limit", "20000", "--eval-limit", "100",
+         "--epochs", "5", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    line = ""
+    while "training on" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline()
+    time.sleep(2)  # inside the first epoch
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "checkpoint saved" in err and "--resume" in err
+    assert "Traceback" not in err
+    config, _ = nl.model.load_arrays(train.checkpoint_path(out))
+    assert config["epoch"] == 0 and not out.exists()
+
+
+def test_evaluate_prints_accuracy_per_class_and_confusion(tmp_path, capsys):
+    out = run(tmp_path, "e.npz", "--epochs", "1")
+    capsys.readouterr()
+    assert train.main(["--evaluate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy:" in printed and "errors in 10000 images" in printed
+    assert "per-class accuracy:" in printed and "confusion matrix" in printed
+    rows = [
+        line for line in printed.splitlines() if line.strip()[:2] in {f"{d}:" for d in range(10)}
+    ]
+    counts = [sum(int(v) for v in line.split(":")[1].split()) for line in rows[-10:]]
+    assert counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_evaluate_a_corrupt_file_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a model")
+    assert train.main(["--evaluate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--limit"])
+def test_bad_numbers_are_refused(flag):
+    with pytest.raises(SystemExit):
+        train.parse_args([flag, "0"])
+
+
+def test_learning_rate_schedule_warms_up_and_decays():
+    lrs = [train.learning_rate(1.0, e, 10) for e in np.linspace(0, 10, 101)]
+    assert lrs[0] < 0.05 and max(lrs) == pytest.approx(1.0) and lrs[-1] == pytest.approx(0.01)
+    assert json.dumps(lrs)  # plain floats

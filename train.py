@@ -1,0 +1,297 @@
+"""Train the shipped MNIST model with nnlite, or evaluate a saved one.
+
+    python train.py                                  # reproduces weights/mnist_cnn.npz
+    python train.py --epochs 1 --limit 2000          # a quick experiment
+    python train.py --resume                         # continue from the last checkpoint
+    python train.py --evaluate weights/mnist_cnn.npz # accuracy, per class, confusion matrix
+
+A checkpoint (model, optimizer, epoch, history) is written after every epoch next to the
+output as ``<out>.ckpt.npz``; Ctrl-C saves one before exiting, and ``--resume`` continues.
+The same seed and data give the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nnlite as nl
+from augment import AugmentConfig, augment_batch
+from nnlite.model import load_arrays, save_arrays
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
+SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+
+
+def build_model() -> nl.Sequential:
+    """The shipped CNN: two 3x3 conv blocks (32, 64 channels) with batch norm, then a
+    256-unit dense layer with dropout. Input (N, 1, 28, 28) in [0, 1]; output (N, 10) logits."""
+
+    def conv_block(in_channels: int, out_channels: int) -> list[nl.Layer]:
+        return [
+            nl.Conv2D(in_channels, out_channels, 3, padding=1),
+            nl.BatchNorm2D(out_channels),
+            nl.ReLU(),
+        ]
+
+    return nl.Sequential(
+        conv_block(1, 32)
+        + conv_block(32, 32)
+        + [nl.MaxPool2D(2)]
+        + conv_block(32, 64)
+        + conv_block(64, 64)
+        + [nl.MaxPool2D(2)]
+        + [nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.4), nl.Dense(256, 10)]
+    )
+
+
+def learning_rate(base_lr: float, epoch: float, epochs: int, warmup: float = 1.0) -> float:
+    """Linear warm-up over the first epoch, then cosine decay to 1% of ``base_lr``.
+
+    ``epoch`` is fractional (epoch index + fraction of the epoch done).
+    """
+    if epoch < warmup:
+        return base_lr * max(epoch / warmup, 0.02)
+    progress = (epoch - warmup) / max(epochs - warmup, 1e-9)
+    return base_lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr: done/total, loss, images per second, time left."""
+
+    def __init__(self, total: int, label: str, width: int = 30) -> None:
+        self.total, self.label, self.width = total, label, width
+        self.start = time.perf_counter()
+        self.interactive = sys.stderr.isatty()
+        self.last_print = 0.0
+
+    def update(self, done: int, loss: float, images: int) -> None:
+        now = time.perf_counter()
+        if done < self.total and now - self.last_print < (0.2 if self.interactive else 15.0):
+            return
+        self.last_print = now
+        elapsed = now - self.start
+        rate = images / elapsed if elapsed > 0 else 0.0
+        left = elapsed / done * (self.total - done) if done else 0.0
+        filled = int(self.width * done / self.total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = (
+            f"{self.label} [{bar}] {done}/{self.total} loss {loss:.4f} "
+            f"{rate:,.0f} img/s {format_seconds(elapsed)} elapsed, {format_seconds(left)} left"
+        )
+        end = "\n" if done >= self.total or not self.interactive else ""
+        print(("\r" if self.interactive else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def evaluate(model: nl.Sequential, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy, per-class accuracy and the confusion matrix (rows: true, columns: predicted)."""
+    predicted = model.predict(nl.data.to_images(images)).argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "accuracy": float((predicted == labels).mean()),
+        "per_class": per_class.tolist(),
+        "confusion": confusion,
+        "predicted": predicted,
+    }
+
+
+def print_evaluation(result: dict, count: int) -> None:
+    errors = round((1 - result["accuracy"]) * count)
+    print(f"test accuracy: {result['accuracy'] * 100:.2f}% ({errors} errors in {count} images)")
+    print("per-class accuracy:")
+    for digit, accuracy in enumerate(result["per_class"]):
+        print(f"  {digit}: {accuracy * 100:6.2f}%")
+    print("confusion matrix (rows: true digit, columns: predicted):")
+    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    for digit, row in enumerate(result["confusion"]):
+        print(f"  {digit}: " + "".join(f"{v:>6}" for v in row))
+
+
+def data_checksum() -> str:
+    """One SHA-256 over the four MNIST files' verified content hashes."""
+    joined = "".join(nl.data.MNIST_FILES[name] for name in sorted(nl.data.MNIST_FILES))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name.removesuffix(".npz") + ".ckpt.npz")
+
+
+def save_checkpoint(path: Path, model: nl.Sequential, optimizer: nl.Adam, state: dict) -> None:
+    """Model arrays, optimizer state and the training state (JSON) in one npz, atomically."""
+    arrays = {f"model.{k}": v for k, v in model.named_arrays().items()}
+    arrays.update({f"optim.{k}": v for k, v in optimizer.state_dict().items()})
+    save_arrays(path, {"format": "nnlite.checkpoint", "model": model.get_config(), **state}, arrays)
+
+
+def load_checkpoint(path: Path, model: nl.Sequential, optimizer: nl.Adam) -> dict:
+    """Restore a checkpoint into ``model`` and ``optimizer``; returns the training state."""
+    config, arrays = load_arrays(path)
+    if config.get("format") != "nnlite.checkpoint":
+        raise ValueError(f"{path} is not a training checkpoint")
+    if config["model"]["layers"] != model.get_config()["layers"]:
+        raise ValueError(f"{path} was made for a different architecture")
+    for index, layer in enumerate(model.layers):
+        for param in layer.parameters():
+            param.data = arrays[f"model.{index}.{param.name}"]
+        for name in layer.buffers():
+            layer.set_buffer(name, arrays[f"model.{index}.{name}"])
+    optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim.")})
+    return config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (10)")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per step (128)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (2e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"model file ({DEFAULT_OUT.relative_to(ROOT)})",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    parser.add_argument(
+        "--eval-limit", type=int, default=None, help="test on the first N test images per epoch"
+    )
+    parser.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>.ckpt.npz")
+    parser.add_argument(
+        "--evaluate", type=Path, metavar="MODEL", help="evaluate a saved model and exit"
+    )
+    args = parser.parse_args(argv)
+    limits = [value for value in (args.limit, args.eval_limit) if value is not None]
+    if min([args.epochs, args.batch_size, args.lr, *limits]) <= 0:
+        parser.error("--epochs, --batch-size, --lr, --limit and --eval-limit must be positive")
+    return args
+
+
+def load_data(directory: Path | None) -> tuple:
+    if directory is None and SHARED_MNIST.is_dir():
+        directory = SHARED_MNIST
+    return nl.data.load_mnist(directory)
+
+
+def train(args: argparse.Namespace) -> int:
+    (x_train, y_train), (x_test, y_test) = load_data(args.data)
+    if args.limit:
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
+    if args.eval_limit:
+        x_test, y_test = x_test[: args.eval_limit], y_test[: args.eval_limit]
+    augment = None if args.no_augment else AugmentConfig()
+    nl.seed(args.seed)
+    model = build_model()
+    optimizer = nl.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nl.CrossEntropyLoss()
+    ckpt = checkpoint_path(args.out)
+    state = {"epoch": 0, "history": [], "train_seconds": 0.0}
+    if args.resume:
+        if not ckpt.is_file():
+            print(f"error: --resume given but there is no checkpoint at {ckpt}", file=sys.stderr)
+            return 2
+        state = load_checkpoint(ckpt, model, optimizer)
+        print(f"resuming from {ckpt} after epoch {state['epoch']}")
+    x_all = nl.data.to_images(x_train)
+    steps_per_epoch = math.ceil(len(x_all) / args.batch_size)
+    print(f"training on {len(x_all)} images, {args.epochs} epochs of {steps_per_epoch} steps")
+    epoch = state["epoch"]
+    try:
+        while epoch < args.epochs:
+            # Each epoch draws from its own seeded generators, so a resumed run repeats exactly.
+            rng = np.random.default_rng([args.seed, epoch])
+            nl.seed(args.seed * 100_003 + epoch)
+            model.train()
+            bar = ProgressBar(steps_per_epoch, f"epoch {epoch + 1}/{args.epochs}")
+            started, seen, running_loss = time.perf_counter(), 0, 0.0
+            for step, index in enumerate(nl.data.batches(len(x_all), args.batch_size, rng=rng)):
+                optimizer.lr = learning_rate(args.lr, epoch + step / steps_per_epoch, args.epochs)
+                batch = x_all[index]
+                if augment is not None:
+                    batch = augment_batch(batch, rng, augment)
+                loss = loss_fn.forward(model.forward(batch), y_train[index])
+                model.backward(loss_fn.backward())
+                optimizer.step()
+                optimizer.zero_grad()
+                running_loss = loss if step == 0 else 0.95 * running_loss + 0.05 * loss
+                seen += len(index)
+                bar.update(step + 1, running_loss, seen)
+            state["train_seconds"] += time.perf_counter() - started
+            result = evaluate(model, x_test, y_test)
+            epoch += 1
+            state["epoch"] = epoch
+            state["history"].append(
+                {"epoch": epoch, "loss": running_loss, "test_accuracy": result["accuracy"]}
+            )
+            print(f"epoch {epoch}: test accuracy {result['accuracy'] * 100:.2f}%", flush=True)
+            save_checkpoint(ckpt, model, optimizer, state)
+    except KeyboardInterrupt:
+        save_checkpoint(ckpt, model, optimizer, state)
+        print(
+            f"\ninterrupted: checkpoint saved to {ckpt} (epoch {epoch} restarts); "
+            "run again with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    model.metadata = {
+        "input": "(N, 1, 28, 28) float32 in [0, 1], white ink on black, MNIST-style centred",
+        "classes": [str(d) for d in range(10)],
+        "data": {"name": "MNIST", "sha256": data_checksum(), "train_images": len(x_all)},
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "augmentation": augment.as_dict() if augment else None,
+        "test_accuracy": state["history"][-1]["test_accuracy"],
+        "history": state["history"],
+        "train_seconds": round(state["train_seconds"], 1),
+        "library_version": nl.__version__,
+    }
+    model.save(args.out)
+    print(
+        f"saved {args.out} (test accuracy {model.metadata['test_accuracy'] * 100:.2f}%, "
+        f"{format_seconds(state['train_seconds'])} of training)"
+    )
+    return 0
+
+
+def run_evaluation(args: argparse.Namespace) -> int:
+    try:
+        model = nl.load(args.evaluate)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _, (x_test, y_test) = load_data(args.data)
+    print_evaluation(evaluate(model, x_test, y_test), len(y_test))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run_evaluation(args) if args.evaluate else train(args)
+    except nl.data.MnistError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
