@@ -23,33 +23,12 @@ import numpy as np
 
 import nnlite as nl
 from augment import AugmentConfig, augment_batch
+from models import build_model
 from nnlite.model import load_arrays, save_arrays
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
-
-
-def build_model() -> nl.Sequential:
-    """The shipped CNN: two 3x3 conv blocks (32, 64 channels) with batch norm, then a
-    256-unit dense layer with dropout. Input (N, 1, 28, 28) in [0, 1]; output (N, 10) logits."""
-
-    def conv_block(in_channels: int, out_channels: int) -> list[nl.Layer]:
-        return [
-            nl.Conv2D(in_channels, out_channels, 3, padding=1),
-            nl.BatchNorm2D(out_channels),
-            nl.ReLU(),
-        ]
-
-    return nl.Sequential(
-        conv_block(1, 32)
-        + conv_block(32, 32)
-        + [nl.MaxPool2D(2)]
-        + conv_block(32, 64)
-        + conv_block(64, 64)
-        + [nl.MaxPool2D(2)]
-        + [nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.4), nl.Dense(256, 10)]
-    )
 
 
 def learning_rate(base_lr: float, epoch: float, epochs: int, warmup: float = 1.0) -> float:

@@ -25,22 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
-from train import build_model  # noqa: E402
+from models import build_model, reference_network  # noqa: E402
 
 BATCH = 128
-
-
-def reference_network() -> nl.Sequential:
-    """The network of the nnlite issue."""
-    return nl.Sequential(
-        [
-            nl.Conv2D(1, 32, 3, padding=1), nl.ReLU(), nl.Conv2D(32, 32, 3, padding=1), nl.ReLU(),
-            nl.MaxPool2D(2),
-            nl.Conv2D(32, 64, 3, padding=1), nl.ReLU(), nl.Conv2D(64, 64, 3, padding=1), nl.ReLU(),
-            nl.MaxPool2D(2),
-            nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.5), nl.Dense(256, 10),
-        ]
-    )  # fmt: skip
 
 
 def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 2) -> float:

@@ -189,29 +189,31 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: int, stride: int) -> tuple[np
     Returns
     -------
     out : (N, C, Ho, Wo) with ``Ho = (H - k) // stride + 1``.
-    cache : the index of each window's winner, for :func:`max_pool2d_backward`.
-
-    The winner of a window is its *first* maximum in row-major order (``argmax``): on MNIST
-    most windows are all zeros, and the gradient must go to exactly one of the tied inputs.
+    cache : the input (as NHWC) for :func:`max_pool2d_backward`, which finds the winners;
+        inference never pays for them.
     """
     x_nhwc = to_nhwc(x)
+    out = windows_nhwc(x_nhwc, kernel_size, stride).max(axis=(3, 4))  # (N, Ho, Wo, C)
+    return out.transpose(0, 3, 1, 2), (x_nhwc, kernel_size, stride)
+
+
+def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
+    """Route each output gradient to its window's winner. (N, C, Ho, Wo) -> (N, C, H, W).
+
+    The winner of a window is its *first* maximum in row-major order (``argmax``): on MNIST
+    most windows are all zeros, and the gradient must go to exactly one of the tied inputs,
+    not to every input equal to the maximum.
+    """
+    x_nhwc, kernel_size, stride = cache
     windows = windows_nhwc(x_nhwc, kernel_size, stride)  # (N, Ho, Wo, k, k, C)
     n, out_h, out_w, _, _, c = windows.shape
     flat = windows.reshape(n, out_h, out_w, kernel_size * kernel_size, c)  # copy
     winner = flat.argmax(axis=3)[:, :, :, None, :]  # (N, Ho, Wo, 1, C)
-    out = flat.max(axis=3)
-    return out.transpose(0, 3, 1, 2), (winner, x_nhwc.shape, kernel_size, stride)
-
-
-def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
-    """Route each output gradient to its window's winner. (N, C, Ho, Wo) -> (N, C, H, W)."""
-    winner, input_shape, kernel_size, stride = cache
     grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, C)
-    n, out_h, out_w, c = grad_nhwc.shape
-    grad_flat = np.zeros((n, out_h, out_w, kernel_size * kernel_size, c), dtype=grad_out.dtype)
+    grad_flat = np.zeros_like(flat, dtype=grad_out.dtype)
     np.put_along_axis(grad_flat, winner, grad_nhwc[:, :, :, None, :], axis=3)
     grad_windows = grad_flat.reshape(n, out_h, out_w, kernel_size, kernel_size, c)
-    return col2im_nhwc(grad_windows, input_shape, stride).transpose(0, 3, 1, 2)
+    return col2im_nhwc(grad_windows, x_nhwc.shape, stride).transpose(0, 3, 1, 2)
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -9,19 +9,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-
-
-def issue_network() -> nl.Sequential:
-    """The reference network of the nnlite issue."""
-    return nl.Sequential(
-        [
-            nl.Conv2D(1, 32, 3, padding=1), nl.ReLU(), nl.Conv2D(32, 32, 3, padding=1), nl.ReLU(),
-            nl.MaxPool2D(2),
-            nl.Conv2D(32, 64, 3, padding=1), nl.ReLU(), nl.Conv2D(64, 64, 3, padding=1), nl.ReLU(),
-            nl.MaxPool2D(2),
-            nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.5), nl.Dense(256, 10),
-        ]
-    )  # fmt: skip
+from models import reference_network
 
 
 def small_bn_network() -> nl.Sequential:
@@ -38,7 +26,7 @@ def small_bn_network() -> nl.Sequential:
 
 
 def test_issue_api_end_to_end(tmp_path):
-    model = issue_network()
+    model = reference_network()
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
     y = np.array([1, 2, 3, 4])
     loss_fn = nl.CrossEntropyLoss()
