@@ -124,11 +124,9 @@ def load_checkpoint(path: Path, model: nl.Sequential, optimizer: nl.Adam) -> dic
         raise ValueError(f"{path} is not a training checkpoint")
     if config["model"]["layers"] != model.get_config()["layers"]:
         raise ValueError(f"{path} was made for a different architecture")
-    for index, layer in enumerate(model.layers):
-        for param in layer.parameters():
-            param.data = arrays[f"model.{index}.{param.name}"]
-        for name in layer.buffers():
-            layer.set_buffer(name, arrays[f"model.{index}.{name}"])
+    model.set_arrays(
+        {k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")}
+    )
     optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim.")})
     return config
 

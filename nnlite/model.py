@@ -101,6 +101,16 @@ class Sequential(Layer):
                 arrays[f"{index}.{name}"] = buffer
         return arrays
 
+    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """The inverse of :meth:`named_arrays`: take every parameter and buffer from
+        ``arrays`` (keyed ``"<layer index>.<name>"``) and reset the gradients."""
+        for index, layer in enumerate(self.layers):
+            for param in layer.parameters():
+                param.data = arrays[f"{index}.{param.name}"]
+                param.zero_grad()
+            for name in layer.buffers():
+                layer.set_buffer(name, arrays[f"{index}.{name}"])
+
     def train(self) -> None:
         self.training = True
         for layer in self.layers:
@@ -242,11 +252,6 @@ def load(path: str | os.PathLike) -> Sequential:
             raise ValueError(
                 f"{path}: array {key} has dtype {array.dtype}, expected floating point"
             )
-    for index, layer in enumerate(model.layers):
-        for param in layer.parameters():
-            param.data = arrays[f"{index}.{param.name}"]
-            param.zero_grad()
-        for name in layer.buffers():
-            layer.set_buffer(name, arrays[f"{index}.{name}"])
+    model.set_arrays(arrays)
     model.eval()
     return model
