@@ -77,7 +77,8 @@ class Sequential(Layer):
         was_training = self.training
         self.eval()
         try:
-            dtype = self.layers[0].parameters()[0].data.dtype if self.parameters() else x.dtype
+            parameters = self.parameters()
+            dtype = parameters[0].data.dtype if parameters else x.dtype
             x = x.astype(dtype, copy=False)
             chunks = [
                 softmax(self.forward(x[start : start + batch_size]), axis=1)

@@ -1,0 +1,448 @@
+"""From a real image to MNIST's conventions: ink, then a centred 28x28 digit.
+
+MNIST digits are light ink (1.0) on a black background (0.0), their longer side scaled to 20
+pixels with anti-aliasing, placed in a 28x28 field so that the centre of mass of the ink is at
+the centre (row 14, column 14), with strokes about 2.5 pixels wide. A network trained on MNIST
+only works on inputs made the same way. Two stages:
+
+1. :func:`find_ink` turns an ``(H, W, 3)`` photo, scan or drawing into an *ink map*: the
+   background (paper, canvas, uneven light) is estimated and subtracted, the colour that
+   separates ink from background is found (so dark-on-light, light-on-dark and coloured ink
+   all come out as ink = 1), and the ink is split into connected components, specks dropped.
+2. :func:`to_mnist` takes one digit's ink (a crop of the map and a mask) and makes the 28x28
+   input: crop, stroke-width normalisation, deskew by image moments, longer side to 20 px,
+   centre of mass to the centre.
+
+Every function is pure NumPy/SciPy on small arrays; nothing loops over pixels in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+#: The smaller side of tiny inputs is enlarged to at least this before finding ink.
+MIN_WORK_SIDE = 64
+#: Side of the canonical square in which stroke width and slant are normalised (4x MNIST's 20).
+CANON_SIDE = 80
+#: Median stroke width of MNIST digits measured at CANON_SIDE scale (the estimator of
+#: :func:`stroke_width` on the test set; ``tests/test_recognition.py`` re-measures it).
+MNIST_STROKE_WIDTH = 8.5
+#: Below this contrast between ink and background (on a 0..1 scale) there is no ink.
+MIN_CONTRAST = 0.08
+#: The ink must stand this many noise standard deviations above the background.
+MIN_SNR = 5.0
+#: Slant (horizontal shift per unit of height) that MNIST's own writers reach: 90 % of its
+#: test digits lean less. The network has learnt such slants, so deskewing only removes the
+#: excess beyond it (straightening every digit costs 0.2 points of accuracy on MNIST itself).
+MNIST_SLANT = 0.4
+#: The largest slant that deskewing removes.
+MAX_SKEW = 0.8
+
+LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass
+class Component:
+    """One connected piece of ink: its bounding box in ink-map pixels and its size."""
+
+    label: int
+    top: int
+    left: int
+    bottom: int  # exclusive
+    right: int  # exclusive
+    area: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+@dataclass
+class InkMap:
+    """What :func:`find_ink` found in an image.
+
+    ``ink``: ``(H, W)`` float32 in [0, 1], 1 where the ink is as strong as its typical colour.
+    ``labels``: ``(H, W)`` int32, the component index of each ink pixel, 0 for background.
+    ``components``: the kept components (specks and ruled lines dropped), largest first.
+    ``scale``: ink-map pixels per pixel of the image given to :func:`find_ink`.
+    ``polarity``: ``"dark on light"`` or ``"light on dark"``.
+    ``reason``: why there is no ink, when ``components`` is empty.
+    ``background``: ``(H, W, 3)`` the estimated background light (for the teaching view).
+    """
+
+    ink: np.ndarray
+    labels: np.ndarray
+    components: list[Component]
+    scale: float
+    polarity: str = "dark on light"
+    contrast: float = 0.0
+    reason: str = ""
+    background: np.ndarray | None = field(default=None, repr=False)
+
+    def mask(self, components: list[Component] | None = None) -> np.ndarray:
+        """``(H, W)`` bool: the pixels of the given components (default: all kept ones)."""
+        chosen = self.components if components is None else components
+        lookup = np.zeros(int(self.labels.max()) + 1, dtype=bool)
+        lookup[[c.label for c in chosen]] = True
+        return lookup[self.labels]
+
+
+def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a float32 ``(H, W)`` array with anti-aliasing (box filter down, bilinear up)."""
+    height, width = max(1, height), max(1, width)
+    shrinking = height < array.shape[0] or width < array.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    image = Image.fromarray(np.ascontiguousarray(array, dtype=np.float32), mode="F")
+    return np.asarray(image.resize((width, height), method), dtype=np.float32)
+
+
+def _enlarge_tiny(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Enlarge an image whose smaller side is under MIN_WORK_SIDE; returns it and its scale."""
+    height, width = rgb.shape[:2]
+    scale = min(MIN_WORK_SIDE / min(height, width), max_side / max(height, width))
+    if scale <= 1.0:
+        return rgb, 1.0
+    new_h, new_w = round(height * scale), round(width * scale)
+    channels = [_resize(rgb[:, :, c], new_h, new_w) for c in range(3)]
+    return np.stack(channels, axis=2), new_w / width
+
+
+def _border_colour(rgb: np.ndarray) -> np.ndarray:
+    """``(3,)`` median colour of the outer ring (4 % of each side): almost always paper."""
+    height, width = rgb.shape[:2]
+    ring_h, ring_w = max(1, height // 25), max(1, width // 25)
+    ring = np.concatenate(
+        [
+            rgb[:ring_h].reshape(-1, 3),
+            rgb[-ring_h:].reshape(-1, 3),
+            rgb[:, :ring_w].reshape(-1, 3),
+            rgb[:, -ring_w:].reshape(-1, 3),
+        ]
+    )
+    return np.median(ring, axis=0).astype(np.float32)
+
+
+def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, bool]:
+    """The colour of the ink relative to the background, ``(H, W, 3)`` -> ``(3,)``.
+
+    Among the 0.3 % of pixels that differ most from the background, the darker ones and the
+    lighter ones compete by their summed difference (unless ``dark`` fixes the polarity); the
+    winners' mean difference is the ink colour. Returns it and whether the ink is dark.
+    """
+    distance = np.sqrt((difference**2).sum(axis=2))
+    luminance_change = difference @ LUMINANCE
+    cutoff = max(float(np.percentile(_sample(distance), 99.7)), 1e-6)
+    strongest = distance >= cutoff
+    darker = strongest & (luminance_change < 0)
+    lighter = strongest & (luminance_change > 0)
+    if dark is None:
+        dark = float(distance[darker].sum()) >= float(distance[lighter].sum())
+    chosen = darker if dark else lighter
+    if not chosen.any():
+        return np.zeros(3, dtype=np.float32), dark
+    return difference[chosen].mean(axis=0).astype(np.float32), dark
+
+
+def _smooth_surface(residual: np.ndarray, paper: np.ndarray, samples: int = 64) -> np.ndarray:
+    """A quadratic surface per channel fitted to ``residual`` ``(H, W, 3)`` on the ``paper``
+    pixels ``(H, W)`` bool (a coarse grid of them), evaluated everywhere: ``(H, W, 3)``.
+    It models slow changes of light over a photo (a shadow's gradient, vignetting)."""
+    height, width = paper.shape
+    step_y, step_x = max(1, height // samples), max(1, width // samples)
+    grid_y = np.linspace(-1.0, 1.0, height, dtype=np.float32)
+    grid_x = np.linspace(-1.0, 1.0, width, dtype=np.float32)
+    keep = paper[::step_y, ::step_x]
+    if keep.sum() < 30:
+        return np.zeros_like(residual)
+    ys = np.broadcast_to(grid_y[::step_y, None], keep.shape)[keep]
+    xs = np.broadcast_to(grid_x[None, ::step_x], keep.shape)[keep]
+    design = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
+    targets = residual[::step_y, ::step_x][keep]
+    coef, *_ = np.linalg.lstsq(design, targets, rcond=None)  # (6, 3)
+    y, x = grid_y[:, None, None], grid_x[None, :, None]
+    return (
+        coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
+    ).astype(np.float32)
+
+
+def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The paper or canvas behind the ink, and the ink's colour and polarity.
+
+    ``rgb``: ``(H, W, 3)``. Starts from the colour of the image's border and fits a smooth
+    surface (:func:`_smooth_surface`) to the pixels near the typical level, whichever side
+    the ink is on; then finds the ink's colour and polarity against it (:func:`_ink_colour`)
+    and twice refits the surface to the pixels that are clearly not ink, so a photo's uneven
+    light is subtracted without the ink's help.
+    Returns the background ``(H, W, 3)``, the ink colour ``(3,)`` relative to it, and whether
+    the ink is darker than the background.
+    """
+    background = np.broadcast_to(_border_colour(rgb), rgb.shape).astype(np.float32)
+    for _ in range(3):
+        # fit the light to the pixels near the typical level, whichever side the ink is on
+        difference = rgb - background
+        level = difference @ LUMINANCE
+        sample = _sample(level)
+        centre = float(np.median(sample))
+        spread = 1.4826 * float(np.median(np.abs(sample - centre)))
+        paper = np.abs(level - centre) < max(2.5 * spread, 0.02)
+        background = background + _smooth_surface(difference, paper)
+    ink_colour, dark = _ink_colour(rgb - background, None)
+    for _ in range(2):
+        strength = float((ink_colour**2).sum())
+        if strength < 1e-6:
+            break
+        difference = rgb - background
+        paper = (difference @ (ink_colour / strength)) < 0.3
+        background = background + _smooth_surface(difference, paper)
+        ink_colour, dark = _ink_colour(rgb - background, dark)
+    return background, ink_colour, dark
+
+
+def _sample(values: np.ndarray, limit: int = 200_000) -> np.ndarray:
+    """A strided subsample of a flat array, for percentiles of large images."""
+    flat = values.reshape(-1)
+    step = max(1, flat.size // limit)
+    return flat[::step]
+
+
+def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
+    """Find the ink in an ``(H, W, 3)`` float image in [0, 1].
+
+    The background and the ink's colour come from :func:`estimate_background`; every pixel's
+    ink amount is its difference from the background projected on the ink colour (so dark,
+    light and coloured ink all become 1). Pixels above half the ink colour seed components,
+    which grow into connected pixels above a quarter (hysteresis, so that faint stroke ends
+    stay attached); specks and ruled lines are dropped.
+    """
+    rgb, scale = _enlarge_tiny(np.asarray(rgb, dtype=np.float32), max_side)
+    height, width = rgb.shape[:2]
+    background, ink_colour, dark = estimate_background(rgb)
+    polarity = "dark on light" if dark else "light on dark"
+    empty = np.zeros((height, width), dtype=np.int32)
+    strength = float((ink_colour**2).sum())
+    if strength < 1e-6:
+        return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity, 0.0,
+                      "the image is one flat colour", background)  # fmt: skip
+    contrast = float(np.sqrt(strength / 3.0))
+    amount = (rgb - background) @ (ink_colour / strength)
+    sample = _sample(amount)
+    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    if contrast < MIN_CONTRAST or MIN_SNR * noise > 1.0:
+        return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity,
+                      contrast, "no ink stands out from the background", background)  # fmt: skip
+
+    ink = np.clip(amount, 0.0, 1.0).astype(np.float32)
+    seeds = ink > 0.5
+    grown = ink > max(0.25, 3.0 * noise)
+    labels, count = ndimage.label(grown, structure=np.ones((3, 3)))
+    seeded = np.zeros(count + 1, dtype=bool)
+    seeded[np.unique(labels[seeds])] = True
+    seeded[0] = False
+    labels = np.where(seeded[labels], labels, 0).astype(np.int32)
+    along_edges = _edge_labels(labels)
+    components = [c for c in _components(labels) if c.label not in along_edges]
+    components = drop_specks(components, height, width)
+    ink_map = InkMap(ink, labels, components, scale, polarity, contrast, "", background)
+    if not components:
+        ink_map.reason = "only specks of ink"
+    return ink_map
+
+
+def _edge_labels(labels: np.ndarray) -> set[int]:
+    """Components that lie along the image's edge: they touch a side and are at least three
+    times longer along it than they are thick, over 15 % of that side, or they cover
+    half the image.
+    The dark edge of a scan, the table beside a photographed page, a rotated photo's corners;
+    not digits (a digit cut by a tight crop touches a side across its length, not along it)."""
+    height, width = labels.shape
+    areas = np.bincount(labels.reshape(-1))
+    edge = set()
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        rows, cols = box
+        tall, wide = rows.stop - rows.start, cols.stop - cols.start
+        along_top_or_bottom = (rows.start == 0 or rows.stop == height) and (
+            wide >= 3 * tall and wide >= 0.15 * width
+        )
+        along_left_or_right = (cols.start == 0 or cols.stop == width) and (
+            tall >= 3 * wide and tall >= 0.15 * height
+        )
+        touches = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        huge = touches and areas[index] > 0.5 * height * width
+        if along_top_or_bottom or along_left_or_right or huge:
+            edge.add(index)
+    return edge
+
+
+def _components(labels: np.ndarray) -> list[Component]:
+    """Bounding box and area of every labelled component, largest first."""
+    areas = np.bincount(labels.reshape(-1))
+    found = []
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is not None and areas[index] > 0:
+            rows, cols = box
+            found.append(
+                Component(index, rows.start, cols.start, rows.stop, cols.stop, int(areas[index]))
+            )
+    return sorted(found, key=lambda c: -c.area)
+
+
+def drop_specks(components: list[Component], height: int, width: int) -> list[Component]:
+    """Keep the components that can be (parts of) digits.
+
+    Dropped: specks (tiny next to the largest piece of ink and next to the image), and ruled
+    lines or page edges (much wider than tall, spanning most of the image).
+    """
+    kept = [
+        c
+        for c in components
+        if not (c.width > 0.6 * width and c.height < 0.08 * c.width)
+        and not (c.height > 0.6 * height and c.width < 0.08 * c.height)
+    ]
+    if not kept:
+        return []
+    largest = max(max(c.height, c.width) for c in kept)
+    biggest_area = max(c.area for c in kept)
+    minimum = max(3, 0.02 * max(height, width))
+    return [
+        c
+        for c in kept
+        if max(c.height, c.width) >= minimum
+        and (c.area >= 0.05 * biggest_area or max(c.height, c.width) >= 0.25 * largest)
+    ]
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical stroke width of a ``(H, W)`` ink image, in pixels: twice the area over the
+    boundary length of its ``ink > 0.5`` mask (a stroke of width w and length L has area w*L
+    and about 2*L boundary pixels)."""
+    mask = ink > 0.5
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3)), border_value=0)
+    boundary = area - int(inner.sum())
+    return 2.0 * area / max(boundary, 1) + 1.0
+
+
+def _disk(radius: int) -> np.ndarray:
+    offsets = np.arange(-radius, radius + 1)
+    return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius + radius
+
+
+def normalise_stroke(canon: np.ndarray, width: float) -> np.ndarray:
+    """Thicken thin strokes and thin thick ones towards MNIST_STROKE_WIDTH.
+
+    ``canon``: ``(H, W)`` ink at CANON_SIDE scale; ``width``: its :func:`stroke_width`.
+    Grey dilation or erosion by a disk; erosion is limited so that no stroke disappears.
+    """
+    if width <= 0:
+        return canon
+    if width < 0.75 * MNIST_STROKE_WIDTH:
+        radius = round((MNIST_STROKE_WIDTH - width) / 2)
+        if radius >= 1:
+            return ndimage.grey_dilation(canon, footprint=_disk(radius))
+    elif width > 1.5 * MNIST_STROKE_WIDTH:
+        radius = min(round((width - MNIST_STROKE_WIDTH) / 2), round(width / 4))
+        if radius >= 1:
+            return ndimage.grey_erosion(canon, footprint=_disk(radius))
+    return canon
+
+
+def skew(ink: np.ndarray) -> float:
+    """The slant of a ``(H, W)`` ink image from its second moments: mu11 / mu02, the
+    horizontal shift of the ink per row, clipped to +-MAX_SKEW."""
+    total = float(ink.sum())
+    if total <= 0:
+        return 0.0
+    rows, cols = np.indices(ink.shape, dtype=np.float64)
+    centre_y = float((rows * ink).sum()) / total
+    centre_x = float((cols * ink).sum()) / total
+    mu11 = float(((rows - centre_y) * (cols - centre_x) * ink).sum())
+    mu02 = float(((rows - centre_y) ** 2 * ink).sum())
+    if mu02 <= 0:
+        return 0.0
+    return float(np.clip(mu11 / mu02, -MAX_SKEW, MAX_SKEW))
+
+
+def deskew(ink: np.ndarray) -> np.ndarray:
+    """Shear a ``(H, W)`` ink image so that it leans no more than MNIST_SLANT.
+
+    Returns ``(H, W')``, wide enough to hold the sheared ink.
+    """
+    measured = skew(ink)
+    slant = float(np.sign(measured)) * max(0.0, abs(measured) - MNIST_SLANT)
+    if abs(slant) < 0.02:
+        return ink
+    height, width = ink.shape
+    centre_y = (height - 1) / 2
+    extra = int(np.ceil(abs(slant) * height / 2)) + 1
+    new_width = width + 2 * extra
+    # output (r, c) samples input (r, c - extra + slant * (r - centre_y))
+    matrix = np.array([[1.0, 0.0], [slant, 1.0]])
+    offset = np.array([0.0, -extra - slant * centre_y])
+    return ndimage.affine_transform(
+        ink, matrix, offset=offset, output_shape=(height, new_width), order=1, cval=0.0
+    ).astype(np.float32)
+
+
+def _crop_to_ink(ink: np.ndarray, threshold: float = 0.05) -> np.ndarray:
+    rows = np.flatnonzero((ink > threshold).any(axis=1))
+    cols = np.flatnonzero((ink > threshold).any(axis=0))
+    if rows.size == 0:
+        return ink
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _fit_long_side(ink: np.ndarray, side: int) -> np.ndarray:
+    height, width = ink.shape
+    factor = side / max(height, width)
+    return _resize(ink, max(1, round(height * factor)), max(1, round(width * factor)))
+
+
+def to_mnist(
+    ink: np.ndarray, deskew_slant: bool = True, steps: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Make the 28x28 MNIST-style input from one digit's ink.
+
+    ``ink``: ``(H, W)`` float in [0, 1], 1 = ink, cropped around one digit (other ink zeroed).
+    Returns ``(28, 28)`` float32 in [0, 1]. When ``steps`` is a dict, the intermediate images
+    are stored in it (``"crop"``, ``"stroke"``, ``"deskew"``, ``"input"``).
+    """
+    crop = _crop_to_ink(np.asarray(ink, dtype=np.float32))
+    canon = _fit_long_side(crop, CANON_SIDE)
+    canon = np.pad(canon, 8)
+    stroke = normalise_stroke(canon, stroke_width(canon))
+    straight = deskew(stroke) if deskew_slant else stroke
+    digit = _fit_long_side(_crop_to_ink(straight), 20)
+    strongest = digit[digit > 0.1]
+    if strongest.size:
+        digit = np.clip(digit / max(0.5, float(np.percentile(strongest, 90))), 0.0, 1.0)
+    result = place_by_centre_of_mass(digit)
+    if steps is not None:
+        steps.update(crop=crop, stroke=stroke, deskew=straight, input=result)
+    return result
+
+
+def place_by_centre_of_mass(digit: np.ndarray, side: int = 28) -> np.ndarray:
+    """Put a ``(h, w)`` digit (h, w <= 20) into a ``(side, side)`` field with its centre of
+    mass at the centre, as MNIST was made (shifted less where the digit would leave the field)."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    rows, cols = np.indices(digit.shape)
+    centre_y = float((rows * digit).sum()) / total if total else (height - 1) / 2
+    centre_x = float((cols * digit).sum()) / total if total else (width - 1) / 2
+    top = int(np.clip(round(side / 2 - centre_y), 0, side - height))
+    left = int(np.clip(round(side / 2 - centre_x), 0, side - width))
+    field_ = np.zeros((side, side), dtype=np.float32)
+    field_[top : top + height, left : left + width] = digit
+    return field_

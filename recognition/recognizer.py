@@ -1,0 +1,261 @@
+"""The recognition pipeline that the CLI and the web app share.
+
+    recognizer = Recognizer.load()                 # weights/mnist_cnn.npz by default
+    answer = recognizer.predict("photo.jpg")       # label, confidence, top_k, the 28x28 input
+    reading = recognizer.read_number("pin.png")    # "4071", each digit with a box
+
+An image goes through :func:`~recognition.imageio.load_image` (any format, shrunk early),
+:func:`~recognition.normalize.find_ink` (background, polarity, components), then either all
+of its ink becomes one digit (:meth:`Recognizer.predict`) or it is split into lines and digits
+(:meth:`Recognizer.read_number`); each digit is made MNIST-like by
+:func:`~recognition.normalize.to_mnist` and classified by the nnlite network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+import nnlite as nl
+
+from .imageio import ImageSource, load_image
+from .normalize import Component, InkMap, find_ink, to_mnist
+from .segment import SPLIT_ASPECT, Group, best_cuts, group_digits, split_lines
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
+NO_DIGIT = "no digit found"
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be loaded as a digit classifier."""
+
+
+@dataclass
+class Prediction:
+    """The answer for one digit.
+
+    ``label`` is None when there is no ink, and ``reason`` then says so. ``probabilities`` is
+    ``(10,)``; ``input`` is the ``(28, 28)`` image the network saw; ``steps`` holds the
+    intermediate images when they were asked for.
+    """
+
+    label: int | None
+    confidence: float = 0.0
+    top_k: list[tuple[int, float]] = field(default_factory=list)
+    probabilities: np.ndarray | None = None
+    input: np.ndarray | None = None
+    reason: str = ""
+    detail: str = ""
+    steps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON fields (without ``file``)."""
+        if self.label is None:
+            return {"label": None, "reason": self.reason}
+        return {
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "top_k": [[label, round(p, 4)] for label, p in self.top_k],
+        }
+
+
+@dataclass
+class DigitReading:
+    """One digit of a number: its label, confidence, box ``(x, y, w, h)`` in the pixels of the
+    original image, ``(10,)`` probabilities and the ``(28, 28)`` input the network saw."""
+
+    label: int
+    confidence: float
+    box: tuple[int, int, int, int]
+    probabilities: np.ndarray = field(repr=False)
+    input: np.ndarray = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "confidence": round(self.confidence, 4), "box": list(self.box)}
+
+
+@dataclass
+class NumberReading:
+    """A number read from an image: one list of digits per text line, top to bottom."""
+
+    lines: list[list[DigitReading]]
+    reason: str = ""
+    detail: str = ""
+
+    @property
+    def digits(self) -> list[DigitReading]:
+        return [digit for line in self.lines for digit in line]
+
+    @property
+    def number(self) -> str | None:
+        """The digits as text, lines separated by newlines; None when there are none."""
+        if not self.digits:
+            return None
+        return "\n".join("".join(str(d.label) for d in line) for line in self.lines if line)
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "number": self.number,
+            "digits": [digit.to_json() for digit in self.digits],
+        }
+        if self.number is None:
+            found["reason"] = self.reason or NO_DIGIT
+        return found
+
+
+class Recognizer:
+    """A digit classifier (an nnlite model taking ``(N, 1, 28, 28)``) with the pipeline that
+    makes real images look like its training data."""
+
+    def __init__(self, model: nl.Sequential, deskew: bool = True) -> None:
+        self.model = model
+        self.model.eval()
+        self.deskew = deskew
+
+    @classmethod
+    def load(cls, weights: str | os.PathLike | None = None, deskew: bool = True) -> Recognizer:
+        """Load a classifier saved by ``train.py``; :class:`WeightsError` says what is wrong."""
+        path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise WeightsError(f"weights file {path} does not exist")
+        try:
+            model = nl.load(path)
+        except (ValueError, OSError, KeyError) as error:
+            raise WeightsError(f"cannot load weights {path}: {error}") from None
+        try:
+            probe = model.predict(np.zeros((1, 1, 28, 28), dtype=np.float32))
+        except (ValueError, IndexError, TypeError) as error:
+            raise WeightsError(
+                f"weights {path} are not a digit classifier for 28x28 images ({error})"
+            ) from None
+        if probe.shape != (1, 10):
+            raise WeightsError(
+                f"weights {path} are not a digit classifier: it maps a 28x28 image to "
+                f"{probe.shape[1:]} outputs, not 10"
+            )
+        return cls(model, deskew=deskew)
+
+    def classify(self, inputs: np.ndarray) -> np.ndarray:
+        """``(N, 28, 28)`` MNIST-style inputs -> ``(N, 10)`` probabilities."""
+        if len(inputs) == 0:
+            return np.zeros((0, 10), dtype=np.float32)
+        batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, 28, 28)
+        return self.model.predict(batch)
+
+    def predict(self, image: ImageSource, top_k: int = 3, steps: bool = False) -> Prediction:
+        """Recognise the single digit in ``image`` (a path, bytes, PIL image or array).
+
+        With ``steps=True`` the answer's ``steps`` holds ``"image"``, ``"background"``,
+        ``"ink"``, ``"crop"``, ``"stroke"``, ``"deskew"`` and ``"input"``.
+        Raises :class:`~recognition.imageio.ImageError` for an unusable image.
+        """
+        rgb, _ = load_image(image)
+        ink_map = find_ink(rgb)
+        recorded: dict[str, np.ndarray] = {}
+        if steps:
+            recorded.update(image=rgb, background=ink_map.background, ink=ink_map.ink)
+        if not ink_map.components:
+            return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
+        ink = _isolate(ink_map, ink_map.components)
+        digit = to_mnist(ink, self.deskew, recorded if steps else None)
+        probabilities = self.classify(digit[None])[0]
+        order = np.argsort(-probabilities, kind="stable")[: max(1, min(top_k, 10))]
+        return Prediction(
+            label=int(order[0]),
+            confidence=float(probabilities[order[0]]),
+            top_k=[(int(k), float(probabilities[k])) for k in order],
+            probabilities=probabilities,
+            input=digit,
+            steps=recorded,
+        )
+
+    def read_number(self, image: ImageSource) -> NumberReading:
+        """Read every digit in ``image``: lines top to bottom, digits left to right, each with
+        a box in the original image's pixels and a confidence."""
+        rgb, load_scale = load_image(image)
+        ink_map = find_ink(rgb)
+        if not ink_map.components:
+            return NumberReading([], reason=NO_DIGIT, detail=ink_map.reason)
+        to_original = 1.0 / (ink_map.scale * load_scale)
+        lines = []
+        for line in split_lines(ink_map.components):
+            digits = []
+            groups = group_digits(line)
+            single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
+            digit_width = float(np.median(single)) if single else None
+            for group in groups:
+                digits.extend(self._read_group(ink_map, group, to_original, digit_width))
+            if digits:
+                lines.append(digits)
+        return NumberReading(lines, reason="" if lines else NO_DIGIT)
+
+    def _read_group(
+        self, ink_map: InkMap, group: Group, to_original: float, digit_width: float | None
+    ) -> list[DigitReading]:
+        """Cut one group of touching digits where the classifier is most convincing."""
+        top, left = max(0, group.top - 2), max(0, group.left - 2)
+        bottom = min(ink_map.ink.shape[0], group.bottom + 2)
+        right = min(ink_map.ink.shape[1], group.right + 2)
+        ink = _isolate(ink_map, group.parts)[top:bottom, left:right]
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+        def score(spans: list[tuple[int, int]]) -> np.ndarray:
+            inputs = np.stack([to_mnist(_piece(ink, span), self.deskew) for span in spans])
+            probabilities = self.classify(inputs)
+            for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
+                cache[span] = (digit, probs)
+            return np.log(probabilities.max(axis=1) + 1e-9)
+
+        spans = best_cuts(ink.sum(axis=0), group.height, score, digit_width)
+        readings = []
+        for span in spans:
+            if span not in cache:
+                score([span])
+            digit, probabilities = cache[span]
+            piece = _piece(ink, span)
+            rows = np.flatnonzero((piece > 0.25).any(axis=1))
+            cols = np.flatnonzero((piece > 0.25).any(axis=0))
+            if rows.size == 0:
+                continue
+            x0, y0 = left + cols[0], top + rows[0]
+            x1, y1 = left + cols[-1] + 1, top + rows[-1] + 1
+            box = (
+                int(np.floor(x0 * to_original)),
+                int(np.floor(y0 * to_original)),
+                max(1, round((x1 - x0) * to_original)),
+                max(1, round((y1 - y0) * to_original)),
+            )
+            label = int(np.argmax(probabilities))
+            readings.append(
+                DigitReading(label, float(probabilities[label]), box, probabilities, digit)
+            )
+        return readings
+
+
+def _isolate(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
+    """``(H, W)`` ink of the given components only, with their faint anti-aliased rims (unlabelled
+    pixels within two pixels of them); every other piece of ink is zeroed."""
+    mask = ink_map.mask(parts)
+    rim = ndimage.binary_dilation(mask, iterations=2) & (ink_map.labels == 0)
+    return np.where(mask | rim, ink_map.ink, 0.0).astype(np.float32)
+
+
+def _piece(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+    """The ink of columns ``span[0]:span[1]`` of ``ink`` (same shape, other columns zeroed),
+    without the slivers of neighbouring digits that a straight cut leaves: connected pieces
+    under a fifth of the largest one's size are dropped."""
+    piece = np.zeros_like(ink)
+    piece[:, span[0] : span[1]] = ink[:, span[0] : span[1]]
+    labels, count = ndimage.label(piece > 0.25, structure=np.ones((3, 3)))
+    if count > 1:
+        sizes = np.bincount(labels.reshape(-1))
+        sizes[0] = 0
+        small = sizes < 0.2 * sizes.max()
+        small[0] = False
+        piece[small[labels]] = 0.0
+    return piece

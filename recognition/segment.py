@@ -1,0 +1,218 @@
+"""Splitting a number into digits: lines, broken strokes, touching digits.
+
+The components of an :class:`~recognition.normalize.InkMap` are grouped into lines (by
+vertical overlap), a digit's broken strokes are joined (pieces that overlap horizontally in a
+line), stray marks much smaller than the line's digits are dropped, and a group too wide for
+one digit is cut where the classifier is most convincing (:func:`best_cuts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .normalize import Component
+
+#: Widest width/height ratio of a single digit before a split is considered.
+SPLIT_ASPECT = 1.25
+#: Log-score penalty per unit of width/height ratio above SINGLE_ASPECT, for one piece.
+ASPECT_PENALTY = 4.0
+SINGLE_ASPECT = 1.2
+#: Log-score cost of each cut: touching digits are the exception, so a cut must earn its place.
+CUT_PENALTY = 1.0
+#: Log-score penalty per squared log-ratio of a piece's width to the line's typical digit.
+WIDTH_PENALTY = 1.5
+
+
+@dataclass
+class Group:
+    """The components of one digit (or of touching digits), and their joint box."""
+
+    parts: list[Component]
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @classmethod
+    def of(cls, parts: list[Component]) -> Group:
+        return cls(
+            parts,
+            min(p.top for p in parts),
+            min(p.left for p in parts),
+            max(p.bottom for p in parts),
+            max(p.right for p in parts),
+        )
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+def _overlap(start_a: int, stop_a: int, start_b: int, stop_b: int) -> int:
+    return max(0, min(stop_a, stop_b) - max(start_a, start_b))
+
+
+def split_lines(components: list[Component]) -> list[list[Component]]:
+    """Group components into text lines, top to bottom.
+
+    Tall components are placed first; each joins the line it overlaps vertically by at least
+    half of the smaller height, or starts a new line.
+    """
+    lines: list[list[Component]] = []
+    spans: list[list[int]] = []
+    for part in sorted(components, key=lambda c: -c.height):
+        best, best_overlap = None, 0.0
+        for index, (top, bottom) in enumerate(spans):
+            shared = _overlap(part.top, part.bottom, top, bottom)
+            ratio = shared / max(1, min(part.height, bottom - top))
+            if ratio >= 0.5 and ratio > best_overlap:
+                best, best_overlap = index, ratio
+        if best is None:
+            lines.append([part])
+            spans.append([part.top, part.bottom])
+        else:
+            lines[best].append(part)
+            if part.height >= 0.5 * (spans[best][1] - spans[best][0]):
+                spans[best] = [min(spans[best][0], part.top), max(spans[best][1], part.bottom)]
+    order = sorted(range(len(lines)), key=lambda i: spans[i][0])
+    return [lines[i] for i in order]
+
+
+def group_digits(line: list[Component]) -> list[Group]:
+    """Join the pieces of each digit in one line and order the digits left to right.
+
+    Two pieces join when they overlap horizontally by half of the narrower one, unless both
+    are nearly as tall as the line (then they are two digits side by side, unless they
+    overlap almost entirely). Pieces much shorter than the line's digits that join nothing
+    (dots, dashes, specks) are dropped.
+    """
+    line_height = float(np.median([c.height for c in line])) if line else 0.0
+    tallest = max((c.height for c in line), default=0)
+    line_height = max(line_height, 0.6 * tallest)
+    groups: list[list[Component]] = []
+    for part in sorted(line, key=lambda c: c.left):
+        joined = False
+        for parts in groups:
+            box = Group.of(parts)
+            shared = _overlap(part.left, part.right, box.left, box.right)
+            narrower = max(1, min(part.width, box.width))
+            both_tall = min(part.height, box.height) >= 0.7 * line_height
+            needed = 0.8 if both_tall else 0.5
+            if shared >= needed * narrower:
+                parts.append(part)
+                joined = True
+                break
+        if not joined:
+            groups.append([part])
+    digits = [Group.of(parts) for parts in groups]
+    return _join_fragments(digits, line_height)
+
+
+def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
+    """Join each short group (under 60 % of the line's height: a stroke broken off its digit)
+    to its nearest neighbour when the gap is small and the joint box is not too wide for one
+    digit; drop short groups that join nothing and are under 40 % of the height."""
+    result = list(digits)
+    changed = True
+    while changed:
+        changed = False
+        for index, group in enumerate(result):
+            if group.height >= 0.6 * line_height:
+                continue
+            best = None
+            for other_index in (index - 1, index + 1):
+                if not 0 <= other_index < len(result):
+                    continue
+                other = result[other_index]
+                gap = max(other.left - group.right, group.left - other.right, 0)
+                joint = Group.of(group.parts + other.parts)
+                close = gap <= 0.35 * line_height
+                if (
+                    close
+                    and joint.width <= 1.1 * max(joint.height, 1)
+                    and (best is None or gap < best[0])
+                ):
+                    best = (gap, other_index, joint)
+            if best is not None:
+                _, other_index, joint = best
+                result[min(index, other_index)] = joint
+                del result[max(index, other_index)]
+                changed = True
+                break
+    return [g for g in result if g.height >= 0.4 * line_height]
+
+
+def candidate_cuts(profile: np.ndarray, height: int, limit: int = 12) -> list[int]:
+    """Columns where touching digits may be separated: the weakest columns of the ink
+    ``profile`` (``(W,)``, ink per column), at least a sixth of the height apart and from the
+    ends."""
+    width = profile.size
+    margin = max(2, int(0.15 * height))
+    if width < 2 * margin + 1:
+        return []
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    order = np.argsort(smooth[margin : width - margin], kind="stable") + margin
+    spacing = max(2, int(height / 6))
+    chosen: list[int] = []
+    for column in order:
+        if all(abs(int(column) - c) >= spacing for c in chosen):
+            chosen.append(int(column))
+        if len(chosen) == limit:
+            break
+    return sorted(chosen)
+
+
+def best_cuts(
+    profile: np.ndarray,
+    height: int,
+    score: Callable[[list[tuple[int, int]]], np.ndarray],
+    digit_width: float | None = None,
+) -> list[tuple[int, int]]:
+    """Choose how to cut a group of width ``profile.size`` into digits.
+
+    ``score(spans)`` returns, for each column span ``(start, stop)``, the log of the
+    classifier's top probability for that piece. The classifier alone is a poor judge (it is
+    confident about half digits too), so each piece also pays for its shape: a penalty for a
+    width/height ratio too wide for one digit, and for a width far from ``digit_width`` (the
+    line's typical digit width; default 0.65 x height). Each cut costs CUT_PENALTY. Dynamic
+    programming over the candidate cuts finds the best total. Returns the chosen spans, left
+    to right (one span when no cut convinces).
+    """
+    width = profile.size
+    if width <= SPLIT_ASPECT * height:
+        return [(0, width)]
+    typical = digit_width or 0.65 * height
+    points = [0, *candidate_cuts(profile, height), width]
+    spans = [
+        (points[i], points[j])
+        for i in range(len(points))
+        for j in range(i + 1, len(points))
+        if 0.15 * height <= points[j] - points[i] <= 1.6 * height or (i, j) == (0, len(points) - 1)
+    ]
+    scores = dict(zip(spans, score(spans), strict=True))
+
+    def shape_cost(span: tuple[int, int]) -> float:
+        piece = span[1] - span[0]
+        aspect = piece / max(1, height)
+        return ASPECT_PENALTY * max(0.0, aspect - SINGLE_ASPECT) + WIDTH_PENALTY * float(
+            np.log(piece / typical) ** 2
+        )
+
+    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    for j in range(1, len(points)):
+        options = []
+        for i in range(j):
+            span = (points[i], points[j])
+            if i in best and span in scores:
+                cost = shape_cost(span) + (CUT_PENALTY if i > 0 else 0.0)
+                options.append((best[i][0] + float(scores[span]) - cost, [*best[i][1], span]))
+        if options:
+            best[j] = max(options, key=lambda option: option[0])
+    return best[len(points) - 1][1] if len(points) - 1 in best else [(0, width)]

@@ -1,0 +1,213 @@
+"""Real-world-style images made from MNIST test digits, for tests, benchmarks and examples.
+
+Each style imitates a way people give us digits: a pen on paper photographed under uneven
+light, chalk on a board, a transparent PNG whose ink lives in the alpha channel, coloured ink,
+a small digit off-centre, a thin sketch line, a thick marker, and whole numbers whose digits
+touch. Every image is made from a seeded random generator, so a test is repeatable.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageFilter
+from scipy import ndimage
+
+STYLES = (
+    "paper",
+    "photo",
+    "chalk",
+    "transparent",
+    "colour",
+    "small_offcentre",
+    "thin",
+    "thick",
+    "jpeg",
+    "italic",
+)
+
+
+def pen_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``(28, 28)`` uint8 MNIST digit as crisp pen strokes, ``(h, w)`` float in [0, 1],
+    cropped to the ink and scaled so that it is ``height`` pixels tall."""
+    values = digit.astype(np.float32) / 255.0
+    rows = np.flatnonzero(values.max(axis=1) > 0.1)
+    cols = np.flatnonzero(values.max(axis=0) > 0.1)
+    crop = values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    factor = height / crop.shape[0]
+    size = (max(2, round(crop.shape[1] * factor)), height)
+    big = np.asarray(
+        Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BICUBIC), dtype=np.float32
+    )
+    level = rng.uniform(0.3, 0.5)
+    return np.clip((big - level) * 4.0 + 0.5, 0.0, 1.0)
+
+
+def _place(ink: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
+           centred: bool = True) -> np.ndarray:  # fmt: skip
+    h, w = ink.shape
+    height, width = max(canvas[0], h + h // 5), max(canvas[1], w + w // 5)
+    field = np.zeros((height, width), dtype=np.float32)
+    if centred:
+        top = (height - h) // 2 + int(rng.integers(-height // 20, height // 20 + 1))
+        left = (width - w) // 2 + int(rng.integers(-width // 20, width // 20 + 1))
+    else:
+        top = int(rng.integers(height // 20, height - h - height // 20 + 1))
+        left = int(rng.integers(width // 20, width - w - width // 20 + 1))
+    top, left = int(np.clip(top, 0, height - h)), int(np.clip(left, 0, width - w))
+    field[top : top + h, left : left + w] = np.maximum(field[top : top + h, left : left + w], ink)
+    return field
+
+
+def _lighting(shape: tuple[int, int], rng: np.random.Generator, strength: float) -> np.ndarray:
+    """A smooth ``(H, W)`` light field around 1: a gradient plus vignetting."""
+    height, width = shape
+    y = np.linspace(-1, 1, height)[:, None]
+    x = np.linspace(-1, 1, width)[None, :]
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = np.cos(angle) * x + np.sin(angle) * y
+    vignette = x**2 + y**2
+    return (1.0 - strength * (0.5 * gradient + 0.5) - 0.5 * strength * vignette).astype(np.float32)
+
+
+def _compose(ink: np.ndarray, paper: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Ink ``(H, W)`` of ``colour`` ``(3,)`` over ``paper`` ``(H, W, 3)``."""
+    return paper * (1.0 - ink[:, :, None]) + colour[None, None, :] * ink[:, :, None]
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _encode(array: np.ndarray, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def render(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
+    """Dress a ``(H, W)`` ink field (1 = ink) in ``style``; returns an encoded image file."""
+    shape = ink.shape
+    noise = rng.normal(0.0, 0.02, size=(*shape, 1)).astype(np.float32)
+    if style == "transparent":
+        rgba = np.zeros((*shape, 4), dtype=np.uint8)
+        rgba[:, :, 3] = _to_uint8(ink)
+        return _encode(rgba, "PNG")
+    if style == "chalk":
+        board = (
+            np.array([0.12, 0.2, 0.15], dtype=np.float32) * _lighting(shape, rng, 0.3)[:, :, None]
+        )
+        chalk = np.array([0.92, 0.92, 0.88], dtype=np.float32)
+        rgb = _compose(ink * rng.uniform(0.7, 1.0), board, chalk) + 2 * noise
+        return _encode(_to_uint8(rgb), "PNG")
+    paper = np.ones((*shape, 3), dtype=np.float32) * rng.uniform(0.85, 1.0)
+    colour = np.array([0.05, 0.05, 0.1], dtype=np.float32)
+    if style == "colour":
+        palette = [[0.8, 0.1, 0.1], [0.1, 0.5, 0.1], [0.1, 0.2, 0.8], [0.5, 0.1, 0.6]]
+        colour = np.array(palette[int(rng.integers(len(palette)))], dtype=np.float32)
+    if style == "photo":
+        paper = paper * _lighting(shape, rng, rng.uniform(0.2, 0.45))[:, :, None]
+        paper = paper * np.array([1.0, 0.97, 0.9], dtype=np.float32)
+        blurred = ndimage.gaussian_filter(ink, rng.uniform(0.8, 2.0))
+        rgb = _compose(blurred * rng.uniform(0.75, 1.0), paper, colour) + 1.5 * noise
+        corner = tuple(int(v) for v in _to_uint8(rgb[0, 0]))
+        image = Image.fromarray(_to_uint8(rgb)).rotate(rng.uniform(-8, 8), fillcolor=corner)
+        image = image.filter(ImageFilter.SMOOTH)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=int(rng.integers(60, 90)))
+        return buffer.getvalue()
+    rgb = _compose(ink, paper, colour) + noise
+    if style == "jpeg":
+        return _encode(_to_uint8(rgb), "JPEG", quality=int(rng.integers(40, 70)))
+    return _encode(_to_uint8(rgb), "PNG")
+
+
+def digit_image(digit: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
+    """One MNIST test digit ``(28, 28)`` uint8 as an image file in the given style."""
+    canvas = (int(rng.integers(200, 320)), int(rng.integers(200, 320)))
+    height = int(rng.uniform(0.45, 0.8) * min(canvas))
+    ink = pen_ink(digit, height, rng)
+    if style == "small_offcentre":
+        canvas = (int(rng.integers(300, 420)), int(rng.integers(300, 420)))
+        ink = pen_ink(digit, int(rng.integers(24, 50)), rng)
+        field = _place(ink, canvas, rng, centred=False)
+        return render(field, "paper", rng)
+    if style == "thin":
+        line = skeleton(ink > 0.5)
+        if rng.random() < 0.5:
+            line = ndimage.binary_dilation(line)
+        ink = ndimage.gaussian_filter(line.astype(np.float32), 0.6)
+        ink = np.clip(ink / max(float(ink.max()), 1e-6) * 1.3, 0, 1)
+        return render(_place(ink, canvas, rng), "paper", rng)
+    if style == "italic":
+        slant = rng.uniform(0.6, 0.9) * rng.choice([-1.0, 1.0])
+        h, w = ink.shape
+        extra = int(abs(slant) * h) + 2
+        matrix = np.array([[1.0, 0.0], [-slant, 1.0]])
+        offset = np.array([0.0, slant * h / 2 - extra / 2])
+        ink = ndimage.affine_transform(ink, matrix, offset=offset, output_shape=(h, w + extra),
+                                       order=1)  # fmt: skip
+        return render(_place(ink, canvas, rng), "paper", rng)
+    if style == "thick":
+        ink = ndimage.grey_dilation(ink, footprint=_disk(max(2, height // 20)))
+        return render(_place(ink, canvas, rng), "paper", rng)
+    return render(_place(ink, canvas, rng), style, rng)
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a ``(H, W)`` bool mask to one-pixel-wide lines (vectorised
+    over the image; loops only over thinning passes)."""
+    image = np.pad(mask.astype(np.uint8), 1)
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            offsets = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+            p = [np.roll(np.roll(image, -dy, 0), -dx, 1) for dy, dx in offsets]
+            neighbours = sum(p)
+            transitions = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
+            if step == 0:
+                guard = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                guard = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            remove = (image == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1)
+            remove &= guard
+            if remove.any():
+                image[remove] = 0
+                changed = True
+    return image[1:-1, 1:-1].astype(bool)
+
+
+def _disk(radius: int) -> np.ndarray:
+    offsets = np.arange(-radius, radius + 1)
+    return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius
+
+
+def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = False,
+               height: int = 90) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:  # fmt: skip
+    """A row of MNIST digits ``(K, 28, 28)`` as one ink field ``(H, W)`` and each digit's box
+    ``(x, y, w, h)``: digits of slightly varying size and baseline; ``touching`` squeezes
+    neighbours until their ink meets."""
+    pieces = [pen_ink(d, int(height * rng.uniform(0.85, 1.0)), rng) for d in digits]
+    margin = height // 2
+    total = sum(p.shape[1] for p in pieces) + margin * 2 + height * len(pieces)
+    field = np.zeros((height * 2 + margin, total), dtype=np.float32)
+    left = margin
+    boxes = []
+    for piece in pieces:
+        top = margin // 2 + int(rng.integers(0, height // 8 + 1))
+        h, w = piece.shape
+        if touching and left > margin:
+            # slide left until the new digit's ink overlaps the field's ink by a few pixels
+            for shift in range(0, w // 2):
+                window = field[top : top + h, left - shift : left - shift + w]
+                if (np.minimum(window, piece) > 0.5).sum() >= 3:
+                    left -= shift
+                    break
+        region = field[top : top + h, left : left + w]
+        np.maximum(region, piece, out=region)
+        boxes.append((left, top, w, h))
+        left += w + (0 if touching else int(rng.uniform(0.1, 0.4) * height))
+    used = np.flatnonzero(field.max(axis=0) > 0)
+    return field[:, : used[-1] + margin], boxes
