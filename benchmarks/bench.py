@@ -138,6 +138,16 @@ def main() -> None:
                 f"| {name} | {measure} | {format_time(seconds)} | {torch_cell} | {ratio} |",
                 flush=True,
             )
+    print()
+    recognition_table()
+
+
+def recognition_table() -> None:
+    """The recognition pipeline's throughput (benchmarks/pipeline_throughput.py)."""
+    sys.path.append(str(Path(__file__).resolve().parent))
+    import pipeline_throughput
+
+    pipeline_throughput.main()
 
 
 if __name__ == "__main__":

@@ -151,58 +151,61 @@ def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, 
     return difference[chosen].mean(axis=0).astype(np.float32), dark
 
 
-def _smooth_surface(residual: np.ndarray, paper: np.ndarray, samples: int = 64) -> np.ndarray:
-    """A quadratic surface per channel fitted to ``residual`` ``(H, W, 3)`` on the ``paper``
-    pixels ``(H, W)`` bool (a coarse grid of them), evaluated everywhere: ``(H, W, 3)``.
-    It models slow changes of light over a photo (a shadow's gradient, vignetting)."""
-    height, width = paper.shape
-    step_y, step_x = max(1, height // samples), max(1, width // samples)
-    grid_y = np.linspace(-1.0, 1.0, height, dtype=np.float32)
-    grid_x = np.linspace(-1.0, 1.0, width, dtype=np.float32)
-    keep = paper[::step_y, ::step_x]
-    if keep.sum() < 30:
-        return np.zeros_like(residual)
-    ys = np.broadcast_to(grid_y[::step_y, None], keep.shape)[keep]
-    xs = np.broadcast_to(grid_x[None, ::step_x], keep.shape)[keep]
-    design = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
-    targets = residual[::step_y, ::step_x][keep]
-    coef, *_ = np.linalg.lstsq(design, targets, rcond=None)  # (6, 3)
-    y, x = grid_y[:, None, None], grid_x[None, :, None]
-    return (
-        coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
-    ).astype(np.float32)
+def _quadratic_basis(height: int, width: int, step_y: int = 1, step_x: int = 1) -> np.ndarray:
+    """``(h, w, 6)``: 1, x, y, x^2, xy, y^2 on every ``step``-th pixel of an ``(H, W)`` image,
+    with x and y running over [-1, 1] across the whole image."""
+    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[::step_y, None]
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, ::step_x]
+    y, x = np.broadcast_arrays(y, x)
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+
+def _fit_surface(residual: np.ndarray, paper: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Least-squares quadratic per channel: ``(6, 3)`` coefficients fitted to ``residual``
+    ``(h, w, 3)`` on the ``paper`` pixels ``(h, w)`` (zeros when too few are paper)."""
+    if paper.sum() < 30:
+        return np.zeros((6, 3), dtype=np.float32)
+    coefficients, *_ = np.linalg.lstsq(basis[paper], residual[paper], rcond=None)
+    return coefficients.astype(np.float32)
 
 
 def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """The paper or canvas behind the ink, and the ink's colour and polarity.
 
     ``rgb``: ``(H, W, 3)``. Starts from the colour of the image's border and fits a smooth
-    surface (:func:`_smooth_surface`) to the pixels near the typical level, whichever side
-    the ink is on; then finds the ink's colour and polarity against it (:func:`_ink_colour`)
-    and twice refits the surface to the pixels that are clearly not ink, so a photo's uneven
-    light is subtracted without the ink's help.
+    quadratic surface per channel to the pixels near the typical level, whichever side the
+    ink is on; then finds the ink's colour and polarity against it (:func:`_ink_colour`) and
+    twice refits the surface to the pixels that are clearly not ink, so that a photo's uneven
+    light (a shadow's gradient, vignetting) is subtracted without the ink's help. The fitting
+    runs on a grid of about 128 x 128 pixels; the surface is then evaluated everywhere.
     Returns the background ``(H, W, 3)``, the ink colour ``(3,)`` relative to it, and whether
     the ink is darker than the background.
     """
-    background = np.broadcast_to(_border_colour(rgb), rgb.shape).astype(np.float32)
+    height, width = rgb.shape[:2]
+    step_y, step_x = max(1, height // 128), max(1, width // 128)
+    small = rgb[::step_y, ::step_x]
+    basis = _quadratic_basis(height, width, step_y, step_x)
+    border = _border_colour(rgb)
+    coefficients = np.zeros((6, 3), dtype=np.float32)
     for _ in range(3):
         # fit the light to the pixels near the typical level, whichever side the ink is on
-        difference = rgb - background
+        difference = small - border - basis @ coefficients
         level = difference @ LUMINANCE
-        sample = _sample(level)
-        centre = float(np.median(sample))
-        spread = 1.4826 * float(np.median(np.abs(sample - centre)))
+        centre = float(np.median(level))
+        spread = 1.4826 * float(np.median(np.abs(level - centre)))
         paper = np.abs(level - centre) < max(2.5 * spread, 0.02)
-        background = background + _smooth_surface(difference, paper)
-    ink_colour, dark = _ink_colour(rgb - background, None)
+        coefficients += _fit_surface(difference, paper, basis)
+    ink_colour, dark = _ink_colour(small - border - basis @ coefficients, None)
     for _ in range(2):
         strength = float((ink_colour**2).sum())
         if strength < 1e-6:
             break
-        difference = rgb - background
+        difference = small - border - basis @ coefficients
         paper = (difference @ (ink_colour / strength)) < 0.3
-        background = background + _smooth_surface(difference, paper)
-        ink_colour, dark = _ink_colour(rgb - background, dark)
+        coefficients += _fit_surface(difference, paper, basis)
+        ink_colour, dark = _ink_colour(small - border - basis @ coefficients, dark)
+    background = border + _quadratic_basis(height, width) @ coefficients
+    ink_colour, dark = _ink_colour(rgb - background, dark)
     return background, ink_colour, dark
 
 

@@ -36,3 +36,56 @@ def fixed_seed():
     """Every test starts from the same library and NumPy randomness."""
     nl.seed(0)
     np.random.seed(0)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(args: list[str], timeout: float = 90.0):
+    """Run ``python app.py ARGS --port P`` on 127.0.0.1 until it answers; returns (process, url)."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited early:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"app.py did not answer at {url} within {timeout} s")
+
+
+def stop_server(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except Exception:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The public app (no accounts) on a free port for the whole test session."""
+    process, url = start_server([])
+    yield url
+    stop_server(process)
