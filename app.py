@@ -21,7 +21,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from recognition import ImageError, Recognizer, WeightsError
+from recognition import ImageError, Recognizer
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 
 ROOT = Path(__file__).resolve().parent
@@ -151,6 +151,34 @@ def _examples(pattern: str) -> list[str]:
     return [str(path) for path in sorted(EXAMPLES.glob(pattern))]
 
 
+def _sketchpad(
+    elem_id: str, canvas_size: tuple[int, int], brush_size: int, label: str
+) -> gr.Sketchpad:
+    """A drawing canvas: black fixed-colour brush on white, one layer, greyscale numpy value."""
+    return gr.Sketchpad(
+        elem_id=elem_id,
+        type="numpy",
+        image_mode="L",
+        canvas_size=canvas_size,
+        brush=gr.Brush(default_size=brush_size, colors=["#000000"], color_mode="fixed"),
+        layers=False,
+        transforms=(),
+        label=label,
+    )
+
+
+def _image_input(elem_id: str, label: str) -> gr.Image:
+    """An image input from a file, the webcam or the clipboard, passed on as the file path
+    untouched (``image_mode=None``), so that our loader composites transparency itself."""
+    return gr.Image(
+        elem_id=elem_id,
+        type="filepath",
+        image_mode=None,
+        sources=["upload", "webcam", "clipboard"],
+        label=label,
+    )
+
+
 def build_app(recognizer: Recognizer) -> gr.Blocks:
     """The page: Draw, Upload and Number tabs, and the answer beside them."""
     handlers = DigitApp(recognizer)
@@ -160,25 +188,10 @@ def build_app(recognizer: Recognizer) -> gr.Blocks:
             with gr.Tab("Digit", id="digit-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=300), gr.Tabs():
                     with gr.Tab("Draw", id="draw"):
-                        sketch = gr.Sketchpad(
-                            elem_id="sketch",
-                            type="numpy",
-                            image_mode="L",
-                            canvas_size=(280, 280),
-                            brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                            layers=False,
-                            transforms=(),
-                            label="Draw a digit",
-                        )
+                        sketch = _sketchpad("sketch", (280, 280), 12, "Draw a digit")
                         sketch_button = gr.Button("Recognise", variant="primary")
                     with gr.Tab("Upload", id="upload-tab"):
-                        upload = gr.Image(
-                            elem_id="upload",
-                            type="filepath",
-                            image_mode=None,
-                            sources=["upload", "webcam", "clipboard"],
-                            label="A photo, scan or picture of one digit",
-                        )
+                        upload = _image_input("upload", "A photo, scan or picture of one digit")
                         upload_button = gr.Button("Recognise", variant="primary")
                         gr.Examples(_examples("[a-k]*_*.*") + _examples("[p-z]*_*.*"), upload)
                 with gr.Column(scale=1, min_width=300):
@@ -206,24 +219,11 @@ def build_app(recognizer: Recognizer) -> gr.Blocks:
                 )
                 with gr.Row(equal_height=False):
                     with gr.Column(min_width=300):
-                        number_upload = gr.Image(
-                            elem_id="number-upload",
-                            type="filepath",
-                            image_mode=None,
-                            sources=["upload", "webcam", "clipboard"],
-                            label="An image of a number",
-                        )
+                        number_upload = _image_input("number-upload", "An image of a number")
                         number_button = gr.Button("Read number", variant="primary")
                         gr.Examples(_examples("number_*") + _examples("lines_*"), number_upload)
-                        number_sketch = gr.Sketchpad(
-                            elem_id="number-sketch",
-                            type="numpy",
-                            image_mode="L",
-                            canvas_size=(560, 200),
-                            brush=gr.Brush(default_size=8, colors=["#000000"], color_mode="fixed"),
-                            layers=False,
-                            transforms=(),
-                            label="Or draw a number",
+                        number_sketch = _sketchpad(
+                            "number-sketch", (560, 200), 8, "Or draw a number"
                         )
                         number_sketch_button = gr.Button("Read drawing")
                     with gr.Column(min_width=300):
@@ -281,11 +281,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        recognizer = Recognizer.load(args.weights)
-    except WeightsError as error:
-        print(f"app.py: {error}", file=sys.stderr)
-        return 2
+    recognizer = Recognizer.load_or_exit(args.weights, "app.py")
     demo = build_app(recognizer)
     demo.launch(
         server_name=args.host,

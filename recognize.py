@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from recognition import DEFAULT_WEIGHTS, ImageError, Recognizer, WeightsError
+from recognition import DEFAULT_WEIGHTS, ImageError, Recognizer
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -64,11 +64,7 @@ def recognise_file(recognizer: Recognizer, path: str, number: bool, top_k: int) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        recognizer = Recognizer.load(args.weights)
-    except WeightsError as error:
-        print(f"recognize.py: {error}", file=sys.stderr)
-        return 2
+    recognizer = Recognizer.load_or_exit(args.weights, "recognize.py")
     failed = False
     for path in args.files:
         result = recognise_file(recognizer, path, args.number, args.top_k)

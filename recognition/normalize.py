@@ -46,15 +46,13 @@ LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass
-class Component:
-    """One connected piece of ink: its bounding box in ink-map pixels and its size."""
+class Box:
+    """A bounding box in ink-map pixels (bottom and right exclusive)."""
 
-    label: int
     top: int
     left: int
-    bottom: int  # exclusive
-    right: int  # exclusive
-    area: int
+    bottom: int
+    right: int
 
     @property
     def height(self) -> int:
@@ -63,6 +61,14 @@ class Component:
     @property
     def width(self) -> int:
         return self.right - self.left
+
+
+@dataclass
+class Component(Box):
+    """One connected piece of ink: its box, its label in the label image and its size."""
+
+    label: int = 0
+    area: int = 0
 
 
 @dataclass
@@ -294,7 +300,7 @@ def _components(labels: np.ndarray) -> list[Component]:
         if box is not None and areas[index] > 0:
             rows, cols = box
             found.append(
-                Component(index, rows.start, cols.start, rows.stop, cols.stop, int(areas[index]))
+                Component(rows.start, cols.start, rows.stop, cols.stop, index, int(areas[index]))
             )
     return sorted(found, key=lambda c: -c.area)
 

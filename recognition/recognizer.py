@@ -14,6 +14,7 @@ of its ink becomes one digit (:meth:`Recognizer.predict`) or it is split into li
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,16 @@ class Recognizer:
                 f"{probe.shape[1:]} outputs, not 10"
             )
         return cls(model, deskew=deskew)
+
+    @classmethod
+    def load_or_exit(cls, weights: str | os.PathLike | None, program: str) -> Recognizer:
+        """:meth:`load` for a command-line program: on bad weights, print one line on stderr
+        (``program: what is wrong``) and exit with status 2, never a traceback."""
+        try:
+            return cls.load(weights)
+        except WeightsError as error:
+            print(f"{program}: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     def classify(self, inputs: np.ndarray) -> np.ndarray:
         """``(N, 28, 28)`` MNIST-style inputs -> ``(N, 10)`` probabilities."""

@@ -9,11 +9,11 @@ one digit is cut where the classifier is most convincing (:func:`best_cuts`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .normalize import Component
+from .normalize import Box, Component
 
 #: Widest width/height ratio of a single digit before a split is considered.
 SPLIT_ASPECT = 1.25
@@ -27,32 +27,20 @@ WIDTH_PENALTY = 1.5
 
 
 @dataclass
-class Group:
+class Group(Box):
     """The components of one digit (or of touching digits), and their joint box."""
 
-    parts: list[Component]
-    top: int
-    left: int
-    bottom: int
-    right: int
+    parts: list[Component] = field(default_factory=list)
 
     @classmethod
     def of(cls, parts: list[Component]) -> Group:
         return cls(
-            parts,
             min(p.top for p in parts),
             min(p.left for p in parts),
             max(p.bottom for p in parts),
             max(p.right for p in parts),
+            parts,
         )
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
 
 
 def _overlap(start_a: int, stop_a: int, start_b: int, stop_b: int) -> int:
