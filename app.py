@@ -1,16 +1,22 @@
 """The web app: draw or upload a digit, or a whole number, and see what the network sees.
 
-    python app.py [--weights PATH] [--host H] [--port P] [--share]
+    python app.py [--weights PATH] [--host H] [--port P] [--share]   # public demo
+    python app.py --accounts [--db PATH] [--no-signup]   # sign-in required, history kept
+    python app.py --db PATH --add-user EMAIL             # password from a prompt or stdin
+    python app.py --db PATH --export-corrections DIR     # for train.py --extra DIR
 
 Endpoints (for gradio_client): ``/predict_sketch`` (a Sketchpad value), ``/predict_upload``
 (an image file) and ``/read_number`` (an image file). The first output of the two predict
-endpoints is the Label's value. All recognition goes through ``recognition.Recognizer``, the
-same pipeline as ``recognize.py``.
+endpoints is the Label's value. With ``--accounts`` also ``/history`` (``limit`` -> the
+user's entries, newest first) and ``/correct`` (``entry``, ``digits`` -> the entry), each
+seeing only the signed-in user's own history. All recognition goes through
+``recognition.Recognizer``, the same pipeline as ``recognize.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -21,10 +27,14 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from accounts import Accounts, Store, StoreError, export_corrections, hash_password
+from accounts.history import Recognition, Recorder, history_html, thumbnail
+from accounts.security import normalize_email, registration_problem
 from recognition import ImageError, Recognizer
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 
 ROOT = Path(__file__).resolve().parent
+DEFAULT_DB = "digits.db"
 EXAMPLES = ROOT / "examples" / "images"
 #: Uploads larger than this are refused, in the browser and in the handlers.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -35,6 +45,11 @@ CSS = """
 #sketch, #number-sketch { max-width: 100%; }
 #seen img { image-rendering: pixelated; }
 footer { display: none !important; }
+table.history { border-collapse: collapse; width: 100%; }
+table.history th, table.history td { padding: 4px 8px; border-bottom: 1px solid #8884;
+  text-align: left; vertical-align: middle; }
+table.history td.thumb img { max-height: 56px; max-width: 96px; border: 1px solid #8884; }
+table.history td.answer { font-size: 1.3em; font-weight: 600; }
 """
 
 INTRO = """
@@ -84,37 +99,53 @@ def _sketch_image(value: dict | np.ndarray | None) -> np.ndarray | None:
 
 
 class DigitApp:
-    """The handlers of the page, bound to one recognizer (thread-safe: they share no state)."""
+    """The handlers of the page, bound to one recognizer (thread-safe: they share no state
+    but the optional history :class:`~accounts.history.Recorder`)."""
 
-    def __init__(self, recognizer: Recognizer) -> None:
+    def __init__(self, recognizer: Recognizer, recorder: Recorder | None = None) -> None:
         self.recognizer = recognizer
+        self.recorder = recorder
 
-    def predict_sketch(self, value: dict | None) -> tuple[Any, pd.DataFrame, Any]:
+    def predict_sketch(
+        self, value: dict | None, request: gr.Request | None = None
+    ) -> tuple[Any, pd.DataFrame, Any]:
         """Sketchpad value -> (Label value, probabilities chart, the 28x28 input enlarged)."""
         drawing = _sketch_image(value)
         if drawing is None:
+            self._forget(request, "digit")
             return DRAW_PROMPT, _chart(None), None
-        return _answer(self._predict(drawing), DRAW_PROMPT)
+        prediction = self._predict(drawing)
+        self._store_prediction(request, drawing, "sketch", prediction)
+        return _answer(prediction, DRAW_PROMPT)
 
-    def predict_upload(self, path: str | None) -> tuple[Any, pd.DataFrame, Any]:
+    def predict_upload(
+        self, path: str | None, request: gr.Request | None = None
+    ) -> tuple[Any, pd.DataFrame, Any]:
         """Image file -> (Label value, probabilities chart, the 28x28 input enlarged)."""
         if not path:
             return "upload an image of a digit", _chart(None), None
         _check_upload(path)
-        return _answer(self._predict(path), NO_DIGIT_TEXT)
+        prediction = self._predict(path)
+        self._store_prediction(request, path, "upload", prediction)
+        return _answer(prediction, NO_DIGIT_TEXT)
 
-    def read_number(self, path: str | None) -> tuple[str, Any, pd.DataFrame]:
+    def read_number(
+        self, path: str | None, request: gr.Request | None = None
+    ) -> tuple[str, Any, pd.DataFrame]:
         """Image file -> (the number read, the image with a box per digit, a digit table)."""
         if not path:
             return "", None, _digit_table(None)
         _check_upload(path)
-        return self._read(path)
+        return self._read(path, "upload", request)
 
-    def read_number_sketch(self, value: dict | None) -> tuple[str, Any, pd.DataFrame]:
+    def read_number_sketch(
+        self, value: dict | None, request: gr.Request | None = None
+    ) -> tuple[str, Any, pd.DataFrame]:
         drawing = _sketch_image(value)
         if drawing is None:
+            self._forget(request, "number")
             return "", None, _digit_table(None)
-        return self._read(drawing)
+        return self._read(drawing, "sketch", request)
 
     def _predict(self, image: Any) -> Prediction:
         try:
@@ -122,12 +153,15 @@ class DigitApp:
         except ImageError as error:
             raise gr.Error(f"This image cannot be used: {error}.") from None
 
-    def _read(self, image: Any) -> tuple[str, Any, pd.DataFrame]:
+    def _read(
+        self, image: Any, source: str, request: gr.Request | None
+    ) -> tuple[str, Any, pd.DataFrame]:
         try:
             reading = self.recognizer.read_number(image)
             shown = image if isinstance(image, np.ndarray) else str(image)
         except ImageError as error:
             raise gr.Error(f"This image cannot be used: {error}.") from None
+        self._store_reading(request, image, source, reading)
         if reading.number is None:
             return NO_DIGIT_TEXT, (shown, []), _digit_table(None)
         boxes = [
@@ -136,6 +170,115 @@ class DigitApp:
             for x, y, w, h in [d.box]
         ]
         return reading.number, (shown, boxes), _digit_table(reading)
+
+    # -- history (only with --accounts, for a signed-in user) -----------------------------
+
+    def _user(self, request: gr.Request | None) -> str | None:
+        if self.recorder is None or request is None or not request.username:
+            return None
+        return normalize_email(request.username)
+
+    def _forget(self, request: gr.Request | None, mode: str) -> None:
+        if self._user(request) is not None:
+            self.recorder.forget(request.session_hash or "", mode, "sketch")
+
+    def _store(self, request: gr.Request | None, image: Any, recognition: Recognition) -> None:
+        """Store before answering, so that every answer shown is in the history; a failure
+        to store still shows the answer, with a warning."""
+        email = self._user(request)
+        if email is None:
+            return
+        recognition.thumbnail = thumbnail(image)
+        try:
+            self.recorder.record(email, request.session_hash or "", image, recognition)
+        except Exception as error:  # the answer must still reach the user
+            gr.Warning(f"This answer could not be saved to your history ({error}).")
+
+    def _store_prediction(
+        self, request: gr.Request | None, image: Any, source: str, prediction: Prediction
+    ) -> None:
+        inputs = np.zeros((0, 28, 28)) if prediction.input is None else prediction.input[None]
+        answer = None if prediction.label is None else str(prediction.label)
+        self._store(
+            request,
+            image,
+            Recognition("digit", source, answer, prediction.confidence, inputs, None),
+        )
+
+    def _store_reading(
+        self, request: gr.Request | None, image: Any, source: str, reading: NumberReading
+    ) -> None:
+        digits = reading.digits
+        inputs = np.stack([d.input for d in digits]) if digits else np.zeros((0, 28, 28))
+        # The chance that the whole number is right, if the digits' errors are independent.
+        confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
+        self._store(
+            request,
+            image,
+            Recognition("number", source, reading.number, confidence, inputs, None),
+        )
+
+
+class HistoryView:
+    """The History tab and the ``/history`` and ``/correct`` endpoints: each signed-in user
+    sees and corrects only their own entries."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _email(request: gr.Request | None) -> str:
+        if request is None or not request.username:
+            raise gr.Error("Sign in to see your history.")
+        return normalize_email(request.username)
+
+    def history(self, limit: int = 20, request: gr.Request = None) -> list[dict]:
+        """The signed-in user's recognitions, newest first (at most ``limit``, up to 500):
+        id, time (UTC), mode, source, answer, confidence, correction."""
+        entries = self.store.history(self._email(request), max(1, min(int(limit), 500)))
+        return [entry.to_json() for entry in entries]
+
+    def correct(self, entry: int, digits: str, request: gr.Request = None) -> dict:
+        """Mark the answer of one of your entries wrong and give the right digit(s); returns
+        the entry."""
+        email = self._email(request)
+        found = self.store.entry(email, int(entry))
+        if found is None:
+            raise gr.Error(f"There is no entry #{int(entry)} in your history.")
+        text = "\n".join(line.strip() for line in str(digits).strip().splitlines())
+        problem = _correction_problem(found.mode, text)
+        if problem:
+            raise gr.Error(problem)
+        return self.store.correct(email, found.id, text).to_json()
+
+    def table(self, request: gr.Request) -> str:
+        return history_html(self.store.history(self._email(request), 50))
+
+    def open_tab(self, request: gr.Request) -> tuple[str, int | None]:
+        """The table, and the newest entry's number in the form: the likeliest to correct."""
+        entries = self.store.history(self._email(request), 50)
+        return history_html(entries), entries[0].id if entries else None
+
+    def correct_from_page(
+        self, entry: float | None, digits: str, request: gr.Request
+    ) -> tuple[str, str]:
+        """The form's button: (status message, refreshed table)."""
+        if entry is None:
+            raise gr.Error("Give the number of the entry to correct (first column).")
+        fixed = self.correct(int(entry), digits, request)
+        message = f"Entry #{fixed['id']} corrected to {fixed['correction']}. Thank you!"
+        return message, self.table(request)
+
+
+def _correction_problem(mode: str, text: str) -> str | None:
+    """Why ``text`` is not a correction for an entry of this mode, or None."""
+    if not text:
+        return "Give the right digit(s)."
+    if any(not (c.isdigit() or c == "\n") for c in text) or not text.isascii():
+        return "A correction is made of the digits 0-9 only (one line per line of digits)."
+    if mode == "digit" and len(text) != 1:
+        return "This entry is a single digit: give one digit 0-9."
+    return None
 
 
 def _digit_table(reading: NumberReading | None) -> pd.DataFrame:
@@ -179,11 +322,15 @@ def _image_input(elem_id: str, label: str) -> gr.Image:
     )
 
 
-def build_app(recognizer: Recognizer) -> gr.Blocks:
-    """The page: Draw, Upload and Number tabs, and the answer beside them."""
-    handlers = DigitApp(recognizer)
+def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
+    """The page: Draw, Upload and Number tabs, and the answer beside them; with a ``store``
+    (``--accounts``) also who is signed in and a History tab."""
+    handlers = DigitApp(recognizer, Recorder(store) if store is not None else None)
     with gr.Blocks(title="Handwritten digit recognizer") as demo:
         gr.Markdown(INTRO)
+        if store is not None:
+            signed_in = gr.Markdown(elem_id="signed-in")
+            demo.load(_signed_in, None, signed_in, api_visibility="private")
         with gr.Tabs():
             with gr.Tab("Digit", id="digit-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=300), gr.Tabs():
@@ -234,6 +381,12 @@ def build_app(recognizer: Recognizer) -> gr.Blocks:
                         number_table = gr.Dataframe(
                             _digit_table(None), label="Each digit", elem_id="number-digits"
                         )
+            if store is not None:
+                history = HistoryView(store)
+                _history_tab(history)
+        if store is not None:
+            gr.api(history.history, api_name="history")
+            gr.api(history.correct, api_name="correct")
 
         answer = [pred, chart, seen]
         sketch_button.click(handlers.predict_sketch, sketch, answer, api_name="predict_sketch")
@@ -261,6 +414,31 @@ def build_app(recognizer: Recognizer) -> gr.Blocks:
     return demo
 
 
+def _signed_in(request: gr.Request) -> str:
+    return f"Signed in as **{request.username}** · [Sign out](/logout)"
+
+
+def _history_tab(view: HistoryView) -> None:
+    """The History tab (filled when opened) with its correction form."""
+    with gr.Tab("History", id="history-tab") as tab:
+        gr.Markdown(
+            "Your recognitions, newest first. If an answer was wrong, give the entry's number "
+            "and the right digit(s): corrections can be exported to train the network."
+        )
+        with gr.Row(equal_height=True):
+            entry = gr.Number(None, label="Entry", precision=0, minimum=1, elem_id="correct-entry")
+            digits = gr.Textbox(label="The right digit(s)", elem_id="correct-digits")
+            save = gr.Button(
+                "Save correction", variant="primary", elem_id="correct-button", scale=0
+            )
+        status = gr.Markdown(elem_id="correct-status")
+        refresh = gr.Button("Refresh", size="sm")
+        table = gr.HTML(elem_id="history")
+    tab.select(view.open_tab, None, [table, entry], api_visibility="private")
+    refresh.click(view.table, None, table, api_visibility="private")
+    save.click(view.correct_from_page, [entry, digits], [status, table], api_visibility="private")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Serve the handwritten digit recognizer.")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="model file")
@@ -276,13 +454,113 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="port (default: $GRADIO_SERVER_PORT or 7860)",
     )
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
-    return parser.parse_args(argv)
+    accounts = parser.add_argument_group("accounts and history")
+    accounts.add_argument(
+        "--accounts", action="store_true", help="require sign-in and keep each user's history"
+    )
+    accounts.add_argument(
+        "--db", default=None, help=f"the accounts database (default: ./{DEFAULT_DB})"
+    )
+    accounts.add_argument(
+        "--no-signup", action="store_true", help="no self-registration: only --add-user"
+    )
+    accounts.add_argument(
+        "--add-user",
+        metavar="EMAIL",
+        help="add an account and exit (password from a prompt, or stdin's first line)",
+    )
+    accounts.add_argument(
+        "--export-corrections",
+        metavar="DIR",
+        help="write the users' corrected samples to DIR (for train.py --extra DIR) and exit",
+    )
+    args = parser.parse_args(argv)
+    if args.add_user and args.export_corrections:
+        parser.error("--add-user and --export-corrections are separate runs")
+    admin = args.add_user or args.export_corrections
+    if not args.accounts and not admin and (args.db or args.no_signup):
+        parser.error("--db and --no-signup need --accounts (python app.py alone is public)")
+    if admin and (args.accounts or args.share):
+        parser.error(
+            "--add-user and --export-corrections do their work and exit; run the app "
+            "with --accounts separately"
+        )
+    args.db = args.db or DEFAULT_DB
+    return args
+
+
+def open_store(path: str) -> Store:
+    """The accounts database, or one line on stderr and exit status 2."""
+    try:
+        return Store(path)
+    except StoreError as error:
+        print(f"app.py: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def read_new_password() -> str:
+    """A prompt (twice) on a terminal, otherwise the first line of standard input."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise ValueError("The two passwords do not match.")
+        return password
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
+
+
+def add_user(store: Store, email: str) -> int:
+    """``--add-user``: 0 when the account was made, 1 (with the reason) when refused."""
+    try:
+        password = read_new_password()
+    except (ValueError, EOFError, KeyboardInterrupt) as error:
+        print(f"app.py: {error or 'cancelled'}", file=sys.stderr)
+        return 1
+    problem = registration_problem(email, password, password)
+    address = normalize_email(email)
+    if problem is None and store.user(address) is not None:
+        problem = f"An account for {address} exists already."
+    if problem is not None:
+        print(f"app.py: {problem}", file=sys.stderr)
+        return 1
+    store.add_user(address, hash_password(password))
+    print(f"added {address} to {store.path}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.add_user:
+        return add_user(open_store(args.db), args.add_user)
+    if args.export_corrections:
+        if not Path(args.db).is_file():
+            print(f"app.py: there is no database at {args.db}", file=sys.stderr)
+            return 2
+        try:
+            written, skipped = export_corrections(open_store(args.db), args.export_corrections)
+        except OSError as error:
+            print(f"app.py: cannot write {args.export_corrections}: {error}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote {written} corrected sample(s) to {args.export_corrections}"
+            + (f" ({skipped} corrections skipped: digit count does not match)" if skipped else "")
+        )
+        return 0
     recognizer = Recognizer.load_or_exit(args.weights, "app.py")
-    demo = build_app(recognizer)
+    store = open_store(args.db) if args.accounts else None
+    demo = build_app(recognizer, store)
+    login: dict[str, Any] = {}
+    if store is not None:
+        accounts = Accounts(store, signup=not args.no_signup)
+        login = {
+            "auth": accounts.authenticate,
+            "auth_message": accounts.auth_message,
+            "app_kwargs": {"routes": accounts.routes()},
+        }
+        print(
+            f"accounts: {store.path} ({store.user_count()} users); sign-in required"
+            + ("" if args.no_signup else ", self-registration at /register")
+        )
     demo.launch(
         server_name=args.host,
         server_port=args.port,
@@ -292,6 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         theme=gr.themes.Soft(),
         prevent_thread_lock=True,
         quiet=False,
+        **login,
     )
     if args.share and not demo.share_url:
         print("app.py: no public link could be made (no network?); serving locally only.")

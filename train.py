@@ -4,6 +4,8 @@
     python train.py --epochs 1 --limit 2000          # a quick experiment
     python train.py --resume                         # continue from the last checkpoint
     python train.py --evaluate weights/mnist_cnn.npz # accuracy, per class, confusion matrix
+    python train.py --extra corrections/             # fine-tune the shipped model on users'
+                                                     # corrections (app.py --export-corrections)
 
 A checkpoint (model, optimizer, epoch, history) is written after every epoch next to the
 output as ``<out>.ckpt.npz``; Ctrl-C saves one before exiting, and ``--resume`` continues.
@@ -28,6 +30,7 @@ from nnlite.model import load_arrays, save_arrays
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
+DEFAULT_FINETUNED = ROOT / "weights" / "mnist_cnn_finetuned.npz"
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 
 
@@ -135,16 +138,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (10)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="passes over the training set (10; 2 with --extra)"
+    )
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (128)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (2e-3)")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="peak Adam learning rate (2e-3; 2e-4 with --extra)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
-        help=f"model file ({DEFAULT_OUT.relative_to(ROOT)})",
+        default=None,
+        help=f"model file ({DEFAULT_OUT.relative_to(ROOT)}; "
+        f"{DEFAULT_FINETUNED.relative_to(ROOT)} with --extra)",
     )
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     parser.add_argument(
@@ -155,10 +163,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--evaluate", type=Path, metavar="MODEL", help="evaluate a saved model and exit"
     )
+    finetune = parser.add_argument_group("fine-tuning on users' corrections")
+    finetune.add_argument(
+        "--extra",
+        type=Path,
+        metavar="DIR",
+        help="corrected samples (DIR/<digit>/*.png, from app.py --export-corrections)",
+    )
+    finetune.add_argument(
+        "--init",
+        type=Path,
+        metavar="MODEL",
+        help=f"start from this model (default with --extra: {DEFAULT_OUT.relative_to(ROOT)})",
+    )
+    finetune.add_argument(
+        "--replay",
+        type=int,
+        default=10_000,
+        help="MNIST training images mixed with the extra samples, so nothing is forgotten (10000)",
+    )
     args = parser.parse_args(argv)
+    if args.extra is not None and args.init is None:
+        args.init = DEFAULT_OUT
+    fine_tuning = args.extra is not None
+    args.epochs = args.epochs if args.epochs is not None else (2 if fine_tuning else 10)
+    args.lr = args.lr if args.lr is not None else (2e-4 if fine_tuning else 2e-3)
+    args.out = args.out or (DEFAULT_FINETUNED if fine_tuning else DEFAULT_OUT)
     limits = [value for value in (args.limit, args.eval_limit) if value is not None]
-    if min([args.epochs, args.batch_size, args.lr, *limits]) <= 0:
-        parser.error("--epochs, --batch-size, --lr, --limit and --eval-limit must be positive")
+    if min([args.epochs, args.batch_size, args.lr, args.replay, *limits]) <= 0:
+        parser.error(
+            "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
+        )
     return args
 
 
@@ -168,15 +203,58 @@ def load_data(directory: Path | None) -> tuple:
     return nl.data.load_mnist(directory)
 
 
+def mix_extra(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_extra: np.ndarray,
+    y_extra: np.ndarray,
+    replay: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fine-tuning set: ``replay`` random MNIST training images (so that the model does
+    not forget MNIST) and the extra samples repeated until they are about a tenth of it (at
+    most 50 times each; augmentation makes the repeats differ). ``(N, 28, 28)`` uint8 and
+    ``(N,)`` labels, shuffled by the epochs' batches."""
+    rng = np.random.default_rng([seed, 7])
+    keep = rng.permutation(len(x_train))[: min(replay, len(x_train))]
+    repeats = int(np.clip(round(0.1 * len(keep) / len(x_extra)), 1, 50))
+    images = np.concatenate([x_train[keep], np.repeat(x_extra, repeats, axis=0)])
+    labels = np.concatenate([y_train[keep], np.repeat(y_extra, repeats, axis=0)])
+    return images, labels
+
+
+def load_start(args: argparse.Namespace) -> nl.Sequential:
+    """A fresh model, or the ``--init`` model to fine-tune."""
+    if args.init is None:
+        return build_model()
+    model = nl.load(args.init)
+    print(f"starting from {args.init}")
+    return model
+
+
 def train(args: argparse.Namespace) -> int:
     (x_train, y_train), (x_test, y_test) = load_data(args.data)
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     if args.eval_limit:
         x_test, y_test = x_test[: args.eval_limit], y_test[: args.eval_limit]
+    extra = None
     augment = None if args.no_augment else AugmentConfig()
     nl.seed(args.seed)
-    model = build_model()
+    try:
+        if args.extra is not None:
+            from accounts.export import load_samples
+
+            extra = load_samples(args.extra)
+        model = load_start(args)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if extra is not None:
+        x_train, y_train = mix_extra(x_train, y_train, *extra, args.replay, args.seed)
+        print(f"fine-tuning on {len(extra[1])} extra samples from {args.extra}")
+        before = evaluate(model, *extra)["accuracy"]
+        print(f"extra samples right before fine-tuning: {before * 100:.1f}%")
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     loss_fn = nl.CrossEntropyLoss()
     ckpt = checkpoint_path(args.out)
@@ -188,6 +266,7 @@ def train(args: argparse.Namespace) -> int:
         state = load_checkpoint(ckpt, model, optimizer)
         print(f"resuming from {ckpt} after epoch {state['epoch']}")
     x_all = nl.data.to_images(x_train)
+    warmup = 0.1 if extra is not None else 1.0
     steps_per_epoch = math.ceil(len(x_all) / args.batch_size)
     print(f"training on {len(x_all)} images, {args.epochs} epochs of {steps_per_epoch} steps")
     epoch = state["epoch"]
@@ -200,7 +279,9 @@ def train(args: argparse.Namespace) -> int:
             bar = ProgressBar(steps_per_epoch, f"epoch {epoch + 1}/{args.epochs}")
             started, seen, running_loss = time.perf_counter(), 0, 0.0
             for step, index in enumerate(nl.data.batches(len(x_all), args.batch_size, rng=rng)):
-                optimizer.lr = learning_rate(args.lr, epoch + step / steps_per_epoch, args.epochs)
+                optimizer.lr = learning_rate(
+                    args.lr, epoch + step / steps_per_epoch, args.epochs, warmup
+                )
                 batch = x_all[index]
                 if augment is not None:
                     batch = augment_batch(batch, rng, augment)
@@ -238,10 +319,15 @@ def train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "augmentation": augment.as_dict() if augment else None,
         "test_accuracy": state["history"][-1]["test_accuracy"],
+        "fine_tuned_from": str(args.init) if args.init else None,
+        "extra_samples": None if extra is None else len(extra[1]),
         "history": state["history"],
         "train_seconds": round(state["train_seconds"], 1),
         "library_version": nl.__version__,
     }
+    if extra is not None:
+        after = evaluate(model, *extra)["accuracy"]
+        print(f"extra samples right after fine-tuning: {after * 100:.1f}%")
     model.save(args.out)
     print(
         f"saved {args.out} (test accuracy {model.metadata['test_accuracy'] * 100:.2f}%, "

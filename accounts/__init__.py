@@ -1,0 +1,27 @@
+"""Accounts and history for the web app: users, sign-in, registration and each user's
+recognitions with their corrections, in one SQLite file.
+
+    store = Store("digits.db")                  # created and migrated on first use
+    accounts = Accounts(store, signup=True)     # Gradio's auth callable and /register
+    export_corrections(store, "corrections/")   # for ``train.py --extra corrections/``
+"""
+
+from .export import export_corrections, load_samples
+from .security import LoginThrottle, hash_password, normalize_email, verify_password
+from .store import EmailTakenError, Entry, Store, StoreError, User
+from .web import Accounts
+
+__all__ = [
+    "Accounts",
+    "EmailTakenError",
+    "Entry",
+    "LoginThrottle",
+    "Store",
+    "StoreError",
+    "User",
+    "export_corrections",
+    "hash_password",
+    "load_samples",
+    "normalize_email",
+    "verify_password",
+]

@@ -1,0 +1,88 @@
+"""Corrected recognitions as training samples, in a folder ``train.py --extra DIR`` reads.
+
+The layout (like an image-folder dataset)::
+
+    DIR/7/12-0.png        the 28x28 input the network saw for entry 12, digit 0, labelled 7
+    DIR/corrections.csv   file,label,entry,user,time: one row per image
+
+Images are 8-bit greyscale, white ink on black: MNIST's own format.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .store import Store
+
+INDEX = "corrections.csv"
+
+
+def correction_labels(mode: str, correction: str, input_count: int) -> list[int] | None:
+    """The label of each stored input, or None when the correction does not match them
+    (a number corrected to a different count of digits cannot say which input is which)."""
+    digits = [int(c) for c in correction if c.isdigit()]
+    if not digits or len(digits) != input_count or (mode == "digit" and len(digits) != 1):
+        return None
+    return digits
+
+
+def export_corrections(store: Store, directory: str | Path) -> tuple[int, int]:
+    """Write every corrected input of every user to ``directory``.
+
+    Returns ``(samples written, corrections skipped)``; a correction is skipped when its
+    digits cannot be matched to the stored inputs. Images of an earlier export (listed in its
+    ``corrections.csv``) are replaced; other files in the folder are left alone.
+    """
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    index = root / INDEX
+    if index.is_file():
+        with index.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                (root / row["file"]).unlink(missing_ok=True)
+    written, skipped, rows = 0, 0, []
+    for email, entry in store.corrections():
+        labels = correction_labels(entry.mode, entry.correction or "", len(entry.inputs))
+        if labels is None:
+            skipped += 1
+            continue
+        for position, (label, image) in enumerate(zip(labels, entry.inputs, strict=True)):
+            name = f"{label}/{entry.id}-{position}.png"
+            (root / str(label)).mkdir(exist_ok=True)
+            Image.fromarray(image).save(root / name)
+            rows.append([name, label, entry.id, email, entry.corrected_at])
+            written += 1
+    with index.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "label", "entry", "user", "time"])
+        writer.writerows(rows)
+    return written, skipped
+
+
+def load_samples(directory: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``DIR/<digit>/*.png`` -> (``(N, 28, 28)`` uint8 images, ``(N,)`` uint8 labels).
+
+    Raises ``ValueError`` naming the file when an image is not 28x28 or cannot be read.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder")
+    images, labels = [], []
+    for label in range(10):
+        for path in sorted((root / str(label)).glob("*.png")):
+            try:
+                with Image.open(path) as image:
+                    array = np.asarray(image.convert("L"), dtype=np.uint8)
+            except OSError as error:
+                raise ValueError(f"{path} is not a readable image ({error})") from None
+            if array.shape != (28, 28):
+                raise ValueError(f"{path} is {array.shape[1]}x{array.shape[0]}, not 28x28")
+            images.append(array)
+            labels.append(label)
+    if not images:
+        raise ValueError(f"{root} holds no samples (expected <digit>/<name>.png files)")
+    return np.stack(images), np.asarray(labels, dtype=np.uint8)
