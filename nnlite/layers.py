@@ -229,8 +229,9 @@ class Dropout(Layer):
             self.mask = None
             return x
         keep = get_rng().random(x.shape, dtype=np.float32) >= self.p
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return x * self.mask
+        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        self.mask = mask
+        return x * mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out if self.mask is None else grad_out * self.mask
@@ -267,7 +268,8 @@ class BatchNorm2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
-        self.nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
+        nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
+        self.nhwc_shape = nhwc_shape
         rows = F.to_nhwc(x).reshape(-1, self.num_features)  # (M, C)
         if self.training:
             mean = rows.mean(axis=0)
@@ -284,11 +286,14 @@ class BatchNorm2D(Layer):
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
             centered = rows - mean
-        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        self.x_hat = centered
-        self.x_hat *= self.inv_std
-        out = self.x_hat * self.weight.data + self.bias.data
-        return out.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+        # Locals first, attributes (for backward) after: a forward in another thread on the
+        # same layer must not change this call's result.
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        x_hat = centered
+        x_hat *= inv_std
+        self.inv_std, self.x_hat = inv_std, x_hat
+        out = x_hat * self.weight.data + self.bias.data
+        return out.reshape(nhwc_shape).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_rows = F.to_nhwc(grad_out).reshape(-1, self.num_features)  # (M, C)

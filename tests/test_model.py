@@ -240,3 +240,28 @@ def test_seed_makes_initialisation_repeatable():
     first = nl.Dense(4, 3).weight.data.copy()
     nl.seed(5)
     np.testing.assert_array_equal(nl.Dense(4, 3).weight.data, first)
+
+
+def test_predict_from_many_threads_gives_each_caller_its_own_answer():
+    """The web app predicts from two worker threads with one model: a forward pass in one
+    thread must never leak into another's result (batch-norm once shared its buffers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = nl.Sequential(
+        [
+            nl.Conv2D(1, 4, 3, padding=1),
+            nl.BatchNorm2D(4),
+            nl.ReLU(),
+            nl.Flatten(),
+            nl.Dense(4 * 8 * 8, 10),
+        ]
+    )
+    model.layers[1].running_mean[:] = [0.1, -0.2, 0.3, 0.0]
+    model.eval()
+    inputs = [np.random.rand(1, 1, 8, 8).astype(np.float32) for _ in range(8)]
+    expected = [model.predict(x) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(30):
+            results = list(pool.map(model.predict, inputs))
+            for got, want in zip(results, expected, strict=True):
+                np.testing.assert_array_equal(got, want)
