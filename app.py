@@ -31,6 +31,7 @@ from accounts import Accounts, Store, StoreError, export_corrections, hash_passw
 from accounts.history import Recognition, Recorder, history_html, thumbnail
 from accounts.security import normalize_email, registration_problem
 from recognition import ImageError, Recognizer
+from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 
 ROOT = Path(__file__).resolve().parent
@@ -39,6 +40,19 @@ EXAMPLES = ROOT / "examples" / "images"
 #: Uploads larger than this are refused, in the browser and in the handlers.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DRAW_PROMPT = "draw a digit"
+INSIDE_EMPTY = (
+    "Draw or upload a digit in the **Digit** tab, then come back here. Meanwhile, these are "
+    "the 32 filters the first layer learned from MNIST."
+)
+INSIDE_INTRO = """
+What happens to the last digit you drew or uploaded, step by step. First the pipeline makes
+your image look like MNIST. Then the network: each **convolution** slides its learned 3x3
+filters over the image and every filter answers with a **feature map** (bright: the pattern
+is there). The first layer's filters are edge and stroke detectors; deeper layers combine
+them. The **saliency** map is the gradient of the winning class's score with respect to
+each input pixel, computed by `model.backward`, the same backpropagation that trained the
+network: red where more ink would raise the score, blue where it would lower it.
+"""
 NO_DIGIT_TEXT = "no digit found"
 
 CSS = """
@@ -105,29 +119,65 @@ class DigitApp:
     def __init__(self, recognizer: Recognizer, recorder: Recorder | None = None) -> None:
         self.recognizer = recognizer
         self.recorder = recorder
+        self.inspector: Inspector | None = None  # the network's copy for the Inside tab
+        self._captions: list[str] = []
 
     def predict_sketch(
         self, value: dict | None, request: gr.Request | None = None
-    ) -> tuple[Any, pd.DataFrame, Any]:
-        """Sketchpad value -> (Label value, probabilities chart, the 28x28 input enlarged)."""
+    ) -> tuple[Any, pd.DataFrame, Any, Any]:
+        """Sketchpad value -> (Label value, probabilities chart, the 28x28 input enlarged,
+        the drawing kept for the "Inside the network" tab)."""
         drawing = _sketch_image(value)
         if drawing is None:
             self._forget(request, "digit")
-            return DRAW_PROMPT, _chart(None), None
+            return DRAW_PROMPT, _chart(None), None, None
         prediction = self._predict(drawing)
         self._store_prediction(request, drawing, "sketch", prediction)
-        return _answer(prediction, DRAW_PROMPT)
+        return (*_answer(prediction, DRAW_PROMPT), drawing)
 
     def predict_upload(
         self, path: str | None, request: gr.Request | None = None
-    ) -> tuple[Any, pd.DataFrame, Any]:
-        """Image file -> (Label value, probabilities chart, the 28x28 input enlarged)."""
+    ) -> tuple[Any, pd.DataFrame, Any, Any]:
+        """Image file -> (Label value, probabilities chart, the 28x28 input enlarged, the
+        file kept for the "Inside the network" tab)."""
         if not path:
-            return "upload an image of a digit", _chart(None), None
+            return "upload an image of a digit", _chart(None), None, None
         _check_upload(path)
         prediction = self._predict(path)
         self._store_prediction(request, path, "upload", prediction)
-        return _answer(prediction, NO_DIGIT_TEXT)
+        return (*_answer(prediction, NO_DIGIT_TEXT), path)
+
+    def inside(self, current: Any) -> tuple:
+        """The "Inside the network" tab for the last digit recognised (a drawing or a file):
+        (what is shown, the preprocessing steps, the saliency overlay, the first layer's
+        filters, the feature maps). Computed only when the tab is opened."""
+        blocks = len(self.inspector_captions())
+        if current is None:
+            return INSIDE_EMPTY, None, None, self.inspector.filter_grid(), *[None] * blocks
+        try:
+            view = self.inspector.inspect(current)
+        except (ImageError, OSError) as error:
+            raise gr.Error(f"This image cannot be used: {error}.") from None
+        prediction = view.prediction
+        if prediction.label is None:
+            status = "No ink was found in the last input: only the first steps can be shown."
+        else:
+            status = (
+                f"The last digit you gave was read as **{prediction.label}** "
+                f"({prediction.confidence:.1%}). Here is how."
+            )
+        maps = [grid for grid, _ in view.feature_maps] or [None] * blocks
+        strip = step_strip(view.steps) if view.steps else None
+        return status, strip, view.saliency_image, view.filters, *maps
+
+    def inspector_captions(self) -> list[str]:
+        """One caption per convolution block of the network (what each feature-map image
+        shows); makes the :class:`~recognition.inside.Inspector` on first use."""
+        if self.inspector is None:
+            self.inspector = Inspector(self.recognizer)
+            blank = np.zeros((28, 28), np.float32)
+            self._captions = [c for _, c in self.inspector.feature_map_grids(blank)]
+        return self._captions
 
     def read_number(
         self, path: str | None, request: gr.Request | None = None
@@ -328,6 +378,7 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
     handlers = DigitApp(recognizer, Recorder(store) if store is not None else None)
     with gr.Blocks(title="Handwritten digit recognizer") as demo:
         gr.Markdown(INTRO)
+        current = gr.State(None)  # the last digit input, for "Inside the network"
         if store is not None:
             signed_in = gr.Markdown(elem_id="signed-in")
             demo.load(_signed_in, None, signed_in, api_visibility="private")
@@ -381,6 +432,8 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
                         number_table = gr.Dataframe(
                             _digit_table(None), label="Each digit", elem_id="number-digits"
                         )
+            with gr.Tab("Inside the network", id="inside-tab") as inside_tab:
+                inside = _inside_tab(handlers)
             if store is not None:
                 history = HistoryView(store)
                 _history_tab(history)
@@ -388,7 +441,7 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
             gr.api(history.history, api_name="history")
             gr.api(history.correct, api_name="correct")
 
-        answer = [pred, chart, seen]
+        answer = [pred, chart, seen, current]
         sketch_button.click(handlers.predict_sketch, sketch, answer, api_name="predict_sketch")
         sketch.change(
             handlers.predict_sketch,
@@ -400,6 +453,7 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
         )
         upload_button.click(handlers.predict_upload, upload, answer, api_name="predict_upload")
         upload.change(handlers.predict_upload, upload, answer, api_visibility="private")
+        inside_tab.select(handlers.inside, current, inside, api_visibility="private")
         number_outputs = [number_text, number_boxes, number_table]
         number_button.click(
             handlers.read_number, number_upload, number_outputs, api_name="read_number"
@@ -412,6 +466,33 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
         )
     demo.queue(default_concurrency_limit=2, max_size=200)
     return demo
+
+
+def _inside_tab(handlers: DigitApp) -> list[gr.components.Component]:
+    """The "Inside the network" tab's outputs: status, steps, saliency, filters, and one
+    image per convolution block."""
+    gr.Markdown(INSIDE_INTRO)
+    status = gr.Markdown(elem_id="inside-status")
+    steps = gr.Image(label="Preprocessing, step by step", elem_id="inside-steps", interactive=False)
+    gr.Markdown("\n".join(f"{caption}." for caption in STEP_CAPTIONS.values()))
+    with gr.Row(equal_height=False):
+        saliency = gr.Image(
+            label="Saliency: red raises the score, blue lowers it",
+            elem_id="saliency",
+            interactive=False,
+            height=300,
+        )
+        filters = gr.Image(
+            label="First layer's 32 filters (red > 0, blue < 0)",
+            elem_id="filters",
+            interactive=False,
+            height=300,
+        )
+    maps = [
+        gr.Image(label=caption, elem_id=f"feature-maps-{index}", interactive=False)
+        for index, caption in enumerate(handlers.inspector_captions(), start=1)
+    ]
+    return [status, steps, saliency, filters, *maps]
 
 
 def _signed_in(request: gr.Request) -> str:

@@ -30,6 +30,7 @@ from nnlite.model import load_arrays, save_arrays
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
+MAX_MISTAKES_SHOWN = 200  # tiles in the --mistakes picture (a weak model has thousands)
 DEFAULT_FINETUNED = ROOT / "weights" / "mnist_cnn_finetuned.npz"
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 
@@ -79,7 +80,8 @@ def format_seconds(seconds: float) -> str:
 
 def evaluate(model: nl.Sequential, images: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy, per-class accuracy and the confusion matrix (rows: true, columns: predicted)."""
-    predicted = model.predict(nl.data.to_images(images)).argmax(axis=1)
+    probabilities = model.predict(nl.data.to_images(images))
+    predicted = probabilities.argmax(axis=1)
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
@@ -88,6 +90,7 @@ def evaluate(model: nl.Sequential, images: np.ndarray, labels: np.ndarray) -> di
         "per_class": per_class.tolist(),
         "confusion": confusion,
         "predicted": predicted,
+        "confidence": probabilities.max(axis=1),
     }
 
 
@@ -163,6 +166,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--evaluate", type=Path, metavar="MODEL", help="evaluate a saved model and exit"
     )
+    parser.add_argument(
+        "--mistakes",
+        type=Path,
+        metavar="PNG",
+        help="with --evaluate: also draw the misclassified test digits, with true and "
+        "predicted labels, as a picture grid",
+    )
     finetune = parser.add_argument_group("fine-tuning on users' corrections")
     finetune.add_argument(
         "--extra",
@@ -183,6 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="MNIST training images mixed with the extra samples, so nothing is forgotten (10000)",
     )
     args = parser.parse_args(argv)
+    if args.mistakes is not None and args.evaluate is None:
+        parser.error("--mistakes needs --evaluate MODEL")
     if args.extra is not None and args.init is None:
         args.init = DEFAULT_OUT
     fine_tuning = args.extra is not None
@@ -343,8 +355,60 @@ def run_evaluation(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _, (x_test, y_test) = load_data(args.data)
-    print_evaluation(evaluate(model, x_test, y_test), len(y_test))
+    result = evaluate(model, x_test, y_test)
+    print_evaluation(result, len(y_test))
+    if args.mistakes is not None:
+        wrong = np.flatnonzero(result["predicted"] != y_test)
+        shown = wrong[:MAX_MISTAKES_SHOWN]
+        grid = mistakes_grid(
+            x_test[shown], y_test[shown], result["predicted"][shown], result["confidence"][shown]
+        )
+        try:
+            grid.save(args.mistakes)
+        except (OSError, ValueError) as error:
+            print(f"error: cannot write {args.mistakes}: {error}", file=sys.stderr)
+            return 2
+        which = (
+            f"the {len(wrong)}"
+            if len(shown) == len(wrong)
+            else f"the first {len(shown)} of the {len(wrong)}"
+        )
+        print(f"wrote {which} misclassified test digits to {args.mistakes}")
     return 0
+
+
+def mistakes_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    columns: int = 10,
+    scale: int = 3,
+):
+    """A picture of misclassified digits: ``(K, 28, 28)`` uint8 images (MNIST: white ink on
+    black), each drawn dark on light with "true 7 / said 2 (86%)" under it. Returns a PIL
+    image; an empty list gives a one-line note."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=13)
+    cell_w, image_side, text_h = 28 * scale + 24, 28 * scale, 34
+    cell_h = image_side + text_h + 8
+    count = len(images)
+    rows = max(1, -(-count // columns))
+    grid = Image.new("RGB", (min(count, columns) * cell_w + 8 or 300, rows * cell_h + 8), "white")
+    draw = ImageDraw.Draw(grid)
+    if count == 0:
+        draw.text((8, 8), "no mistakes", fill="black", font=font)
+    for index in range(count):  # one tile per mistake (dozens), not per pixel
+        left = 8 + (index % columns) * cell_w + 12
+        top = 8 + (index // columns) * cell_h
+        digit = Image.fromarray(255 - images[index]).resize((image_side, image_side))
+        grid.paste(digit, (left, top))
+        draw.rectangle((left - 1, top - 1, left + image_side, top + image_side), outline="#999")
+        draw.text((left, top + image_side + 2), f"true {labels[index]}", fill="#166534", font=font)
+        said = f"said {predicted[index]} ({confidence[index]:.0%})"
+        draw.text((left, top + image_side + 17), said, fill="#b91c1c", font=font)
+    return grid
 
 
 def main(argv: list[str] | None = None) -> int:

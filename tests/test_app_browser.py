@@ -81,3 +81,15 @@ def test_upload_a_file(page):
         timeout=30_000,
     )
     assert label_text(page) == expected
+
+
+def test_inside_the_network_shows_the_last_digit(page):
+    """After the upload above, the "Inside the network" tab explains that digit: its steps,
+    saliency, filters and one feature-map image per convolution block."""
+    page.get_by_role("tab", name="Inside the network").click()
+    page.wait_for_selector("#inside-status >> text=was read as", timeout=30_000)
+    expected = next((ROOT / "examples" / "images").glob("chalk_*")).stem.rsplit("_", 1)[1]
+    assert f"read as {expected}" in page.locator("#inside-status").inner_text()
+    for elem_id in ("inside-steps", "saliency", "filters", "feature-maps-1", "feature-maps-4"):
+        page.wait_for_selector(f"#{elem_id} img", timeout=30_000)
+    page.screenshot(path=str(ROOT / "docs" / "inside.png"), full_page=True)

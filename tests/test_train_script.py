@@ -101,6 +101,22 @@ def test_evaluate_prints_accuracy_per_class_and_confusion(tmp_path, capsys):
     assert counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+def test_evaluate_draws_the_mistakes(tmp_path, capsys):
+    from PIL import Image
+
+    out = run(tmp_path, "m.npz", "--epochs", "1")
+    capsys.readouterr()
+    grid = tmp_path / "mistakes.png"
+    assert train.main(["--evaluate", str(out), "--mistakes", str(grid)]) == 0
+    printed = capsys.readouterr().out
+    errors = int(printed.split(" errors in")[0].rsplit("(", 1)[1])
+    shown = min(errors, train.MAX_MISTAKES_SHOWN)
+    assert f"the {errors} misclassified" in printed
+    assert Image.open(grid).size == (min(shown, 10) * 108 + 8, -(-shown // 10) * 126 + 8)
+    with pytest.raises(SystemExit):
+        train.parse_args(["--mistakes", str(grid)])
+
+
 def test_evaluate_a_corrupt_file_is_one_clear_line(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_text("not a model")
