@@ -87,6 +87,35 @@ def conv2d_nhwc(x_padded: np.ndarray, kernel: np.ndarray, kernel_size: int, stri
     return out.reshape(n, out_h, out_w, -1), cols
 
 
+def conv2d_shifted_nhwc(x_padded: np.ndarray, kernel: np.ndarray, kernel_size: int) -> np.ndarray:
+    """A stride-1 convolution without im2col: one matrix product per kernel offset.
+
+    x_padded : (N, Hp, Wp, C); kernel : (k*k*C, O) as for :func:`conv2d_nhwc`. Returns
+    (N, Ho, Wo, O), a view. Seen as one long (N*Hp*Wp, C) matrix of pixel rows, the input
+    under kernel offset (i, j) is the same matrix shifted by ``i*Wp + j`` rows: a contiguous
+    slice, so ``out = sum over (i, j) of rows[shift : shift + M] @ kernel[i, j]`` needs no
+    copy of the patches. Rows that straddle a border compute garbage that is never read:
+    only the (Ho, Wo) corner of each sample's (Hp, Wp) grid is returned. Used for the input
+    gradient of a convolution, where no ``cols`` are needed afterwards and, measured on
+    MNIST-sized batches of 128, it beats im2col (in the forward pass im2col wins, and its
+    ``cols`` serve the kernel's gradient too).
+    """
+    n, height, width, channels = x_padded.shape
+    k = kernel_size
+    rows = np.ascontiguousarray(x_padded).reshape(-1, channels)
+    count = len(rows) - (k - 1) * width - (k - 1)
+    weights = kernel.reshape(k, k, channels, -1)
+    full = np.empty((len(rows), weights.shape[-1]), dtype=np.result_type(rows, weights))
+    np.matmul(rows[:count], weights[0, 0], out=full[:count])
+    for i in range(k):
+        for j in range(k):
+            if i or j:
+                shift = i * width + j
+                full[:count] += rows[shift : shift + count] @ weights[i, j]
+    out = full.reshape(n, height, width, -1)
+    return out[:, : height - k + 1, : width - k + 1]
+
+
 def kernel_matrix(weight: np.ndarray) -> np.ndarray:
     """(O, C, k, k) kernel -> (k*k*C, O) matrix whose rows match the columns of im2col."""
     return weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0])
@@ -175,7 +204,7 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
         edge : edge + (out_w - 1) * stride + 1 : stride,
     ] = grad_nhwc
     flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, in_channels)  # (k*k*O, C)
-    grad_x, _ = conv2d_nhwc(spread, flipped, kernel_size, 1)
+    grad_x = conv2d_shifted_nhwc(spread, flipped, kernel_size)
     return grad_x.transpose(0, 3, 1, 2), grad_weight, grad_bias
 
 
@@ -194,7 +223,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: int, stride: int) -> tuple[np
     """
     x_nhwc = to_nhwc(x)
     out = windows_nhwc(x_nhwc, kernel_size, stride).max(axis=(3, 4))  # (N, Ho, Wo, C)
-    return out.transpose(0, 3, 1, 2), (x_nhwc, kernel_size, stride)
+    return out.transpose(0, 3, 1, 2), (x_nhwc, out, kernel_size, stride)
 
 
 def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
@@ -204,16 +233,43 @@ def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
     most windows are all zeros, and the gradient must go to exactly one of the tied inputs,
     not to every input equal to the maximum.
     """
-    x_nhwc, kernel_size, stride = cache
+    x_nhwc, out, kernel_size, stride = cache
+    grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, C)
+    if stride == kernel_size:
+        return _max_pool_tiled_backward(grad_nhwc, x_nhwc, out, kernel_size).transpose(0, 3, 1, 2)
     windows = windows_nhwc(x_nhwc, kernel_size, stride)  # (N, Ho, Wo, k, k, C)
     n, out_h, out_w, _, _, c = windows.shape
     flat = windows.reshape(n, out_h, out_w, kernel_size * kernel_size, c)  # copy
     winner = flat.argmax(axis=3)[:, :, :, None, :]  # (N, Ho, Wo, 1, C)
-    grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, C)
     grad_flat = np.zeros_like(flat, dtype=grad_out.dtype)
     np.put_along_axis(grad_flat, winner, grad_nhwc[:, :, :, None, :], axis=3)
     grad_windows = grad_flat.reshape(n, out_h, out_w, kernel_size, kernel_size, c)
     return col2im_nhwc(grad_windows, x_nhwc.shape, stride).transpose(0, 3, 1, 2)
+
+
+def _max_pool_tiled_backward(
+    grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel_size: int
+) -> np.ndarray:
+    """Max-pool backward when the windows tile the input (stride == k), in NHWC.
+
+    grad, out : (N, Ho, Wo, C); x : (N, H, W, C) -> gradient (N, H, W, C). The k*k pixels
+    that share a window position are the strided views ``x[:, i::k, j::k]``; visiting them
+    in row-major order, a pixel wins when it equals the window's maximum and no earlier pixel
+    of its window has won, which is exactly the first maximum. One vectorised step per
+    offset (four for 2x2 pooling), no gather of the windows.
+    """
+    _, out_h, out_w, _ = out.shape
+    k = kernel_size
+    grad_x = np.zeros(x.shape, dtype=grad.dtype)
+    taken = np.zeros(out.shape, dtype=bool)
+    for i in range(k):
+        for j in range(k):
+            pixels = x[:, i : i + k * out_h : k, j : j + k * out_w : k]
+            wins = pixels == out
+            wins &= ~taken
+            taken |= wins
+            grad_x[:, i : i + k * out_h : k, j : j + k * out_w : k] = np.where(wins, grad, 0)
+    return grad_x
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

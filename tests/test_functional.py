@@ -119,3 +119,42 @@ def test_cross_entropy_value():
     assert loss == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2)
     with pytest.raises(ValueError, match="labels must be in"):
         nl.CrossEntropyLoss().forward(logits, np.array([0, 3]))
+
+
+@pytest.mark.parametrize(
+    "shape, k, stride", [((2, 3, 7, 9), 2, 2), ((2, 2, 9, 9), 3, 3), ((1, 2, 9, 9), 3, 2)]
+)
+def test_max_pool_backward_matches_a_naive_first_maximum_loop(shape, k, stride):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, size=shape).astype(np.float32)  # many ties
+    out, cache = F.max_pool2d_forward(x, k, stride)
+    grad_out = rng.standard_normal(out.shape).astype(np.float32)
+    expected = np.zeros_like(x)
+    for n in range(shape[0]):
+        for c in range(shape[1]):
+            for i in range(out.shape[2]):
+                for j in range(out.shape[3]):
+                    window = x[n, c, i * stride : i * stride + k, j * stride : j * stride + k]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    expected[n, c, i * stride + a, j * stride + b] += grad_out[n, c, i, j]
+    np.testing.assert_allclose(F.max_pool2d_backward(grad_out, cache), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
+def test_conv_in_evaluation_mode_gives_the_same_outputs_and_gradients(stride, padding):
+    """Evaluation mode changes nothing in a convolution, forward or backward (the app's
+    saliency map runs backward on a model in evaluation mode)."""
+    rng = np.random.default_rng(2)
+    layer = nl.Conv2D(3, 5, 3, stride=stride, padding=padding)
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    outputs, grads = [], []
+    for training in (True, False):
+        layer.train() if training else layer.eval()
+        out = layer.forward(x)
+        grad_out = np.linspace(-1, 1, out.size, dtype=np.float32).reshape(out.shape)
+        layer.weight.grad[...] = 0
+        grads.append((layer.backward(grad_out), layer.weight.grad.copy()))
+        outputs.append(out)
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+    for train_grad, eval_grad in zip(grads[0], grads[1], strict=True):
+        np.testing.assert_allclose(train_grad, eval_grad, rtol=1e-5, atol=1e-5)
