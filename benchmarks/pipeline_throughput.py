@@ -20,10 +20,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from realistic import digit_image, number_ink, render  # noqa: E402
+from realistic import digit_image, render  # noqa: E402
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
+from recognition.synth import number_ink  # noqa: E402
 
 
 def as_500(data: bytes) -> bytes:

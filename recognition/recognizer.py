@@ -29,6 +29,10 @@ from .normalize import Component, InkMap, find_ink, to_mnist
 from .segment import SPLIT_ASPECT, Group, best_cuts, group_digits, split_lines
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
+#: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
+DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
+#: How much the verifier's log-probability counts against the classifier's in a cut's score.
+VERIFIER_WEIGHT = 2.0
 NO_DIGIT = "no digit found"
 
 
@@ -113,10 +117,15 @@ class Recognizer:
     """A digit classifier (an nnlite model taking ``(N, 1, 28, 28)``) with the pipeline that
     makes real images look like its training data."""
 
-    def __init__(self, model: nl.Sequential, deskew: bool = True) -> None:
+    def __init__(
+        self, model: nl.Sequential, deskew: bool = True, verifier: nl.Sequential | None = None
+    ) -> None:
         self.model = model
         self.model.eval()
         self.deskew = deskew
+        self.verifier = verifier
+        if verifier is not None:
+            verifier.eval()
 
     @classmethod
     def load(cls, weights: str | os.PathLike | None = None, deskew: bool = True) -> Recognizer:
@@ -139,7 +148,7 @@ class Recognizer:
                 f"weights {path} are not a digit classifier: it maps a 28x28 image to "
                 f"{probe.shape[1:]} outputs, not 10"
             )
-        return cls(model, deskew=deskew)
+        return cls(model, deskew=deskew, verifier=_load_verifier(DEFAULT_VERIFIER))
 
     @classmethod
     def load_or_exit(cls, weights: str | os.PathLike | None, program: str) -> Recognizer:
@@ -220,7 +229,11 @@ class Recognizer:
             probabilities = self.classify(inputs)
             for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
                 cache[span] = (digit, probs)
-            return np.log(probabilities.max(axis=1) + 1e-9)
+            scores = np.log(probabilities.max(axis=1) + 1e-9)
+            if self.verifier is not None:
+                whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
+                scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
+            return scores
 
         spans = best_cuts(ink.sum(axis=0), group.height, score, digit_width)
         readings = []
@@ -246,6 +259,22 @@ class Recognizer:
                 DigitReading(label, float(probabilities[label]), box, probabilities, digit)
             )
         return readings
+
+
+def _load_verifier(path: Path) -> nl.Sequential | None:
+    """The cut verifier when its file is there and sound; without it numbers are still read,
+    with cuts judged by the classifier and shape alone (a note on stderr says so)."""
+    if not path.is_file():
+        return None
+    try:
+        verifier = nl.load(path)
+        if verifier.predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 2):
+            return verifier
+        problem = "it does not answer two classes"
+    except (ValueError, OSError, KeyError, IndexError, TypeError) as error:
+        problem = str(error)
+    print(f"note: cut verifier {path} not used ({problem})", file=sys.stderr)
+    return None
 
 
 def _isolate(ink_map: InkMap, parts: list[Component]) -> np.ndarray:

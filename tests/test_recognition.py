@@ -7,10 +7,11 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from realistic import STYLES, digit_image, number_ink, render
+from realistic import STYLES, digit_image, render
 
 from recognition import ImageError, Recognizer, find_ink, load_image
 from recognition import normalize as norm
+from recognition.synth import number_ink
 
 
 @pytest.fixture(scope="module")
@@ -219,16 +220,17 @@ def test_separate_digits_are_read_with_boxes(recognizer, mnist):
 
 
 def test_touching_digits_are_cut(recognizer, mnist):
-    """Two touching circles are cut; pairs of touching MNIST digits: measured 40 % read
-    exactly (the weak spot: the classifier is confident about half digits too)."""
+    """Two touching circles are cut; rows of 2-3 touching MNIST test digits: measured 66-70 %
+    read exactly with the cut verifier (36 % with the classifier and shape rules alone)."""
+    assert recognizer.verifier is not None, "weights/digit_verifier.npz should be loaded"
     image = Image.new("L", (400, 200), 255)
     draw = ImageDraw.Draw(image)
     draw.ellipse([50, 40, 170, 170], outline=0, width=12)
     draw.ellipse([160, 40, 280, 170], outline=0, width=12)
     assert recognizer.read_number(png_bytes(image)).number == "00"
-    pairs = _numbers(mnist, 30, touching=True, seed=4, lengths=(2, 3))
-    correct = sum(recognizer.read_number(data).number == truth for data, truth, _ in pairs)
-    assert correct >= 0.25 * 30
+    rows = list(_numbers(mnist, 80, touching=True, seed=10, lengths=(2, 4)))
+    correct = sum(recognizer.read_number(data).number == truth for data, truth, _ in rows)
+    assert correct >= 0.55 * len(rows)
 
 
 def test_lines_and_broken_strokes(recognizer):
