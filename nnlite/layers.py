@@ -206,11 +206,12 @@ class ReLU(Layer):
     """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.positive = x > 0
-        return np.maximum(x, 0)
+        out = np.maximum(x, 0)
+        self.out = out  # x > 0 exactly where out > 0; the mask is made only if backward runs
+        return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self.positive
+        return grad_out * (self.out > 0)
 
 
 class Dropout(Layer):
