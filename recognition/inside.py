@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 import nnlite as nl
 
@@ -63,8 +64,7 @@ def diverging(values: np.ndarray) -> np.ndarray:
 
 def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
     """Each pixel a ``factor`` x ``factor`` block: ``(H, W[, 3])`` -> ``(H*f, W*f[, 3])``."""
-    image = np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-    return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
 def tile(images: np.ndarray, columns: int, gap: int = 2, fill: int = 255) -> np.ndarray:
@@ -94,8 +94,6 @@ def _display(array: np.ndarray, stretch: bool = False) -> np.ndarray:
 def step_strip(steps: list[tuple[np.ndarray, str]], cell: int = 150, gap: int = 6) -> np.ndarray:
     """The pipeline's steps side by side, each fitted into a ``cell`` square and numbered:
     ``(cell + 2*gap, n*(cell + gap) + gap, 3)`` uint8."""
-    from PIL import Image, ImageDraw
-
     strip = Image.new("RGB", (len(steps) * (cell + gap) + gap, cell + 2 * gap), (235, 236, 240))
     draw = ImageDraw.Draw(strip)
     for index, (image, _) in enumerate(steps):
