@@ -255,6 +255,10 @@ class BatchNorm2D(Layer):
         dxhat = grad * gamma
         dx = (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M * sqrt(var + eps))
 
+    computed per channel with ``s = gamma / sqrt(var + eps)`` as
+    ``s * grad - xhat * (s * sum(grad * xhat) / M) - s * sum(grad) / M``: three passes over
+    the batch. In evaluation mode the statistics are constants and ``dx = s * grad``.
+
     Internally the batch is viewed as an (N*H*W, C) matrix (NHWC memory), so that every
     per-channel statistic is a reduction down the columns.
     """
@@ -270,7 +274,6 @@ class BatchNorm2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
         nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
-        self.nhwc_shape = nhwc_shape
         rows = F.to_nhwc(x).reshape(-1, self.num_features)  # (M, C)
         if self.training:
             mean = rows.mean(axis=0)
@@ -286,29 +289,41 @@ class BatchNorm2D(Layer):
             )
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
-            centered = rows - mean
+            centered = None
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        if centered is None:
+            # Evaluation: one multiply-add per element, y = x * scale + shift.
+            scale = self.weight.data * inv_std
+            out = rows * scale
+            out += self.bias.data - mean * scale
+            x_hat = None
+        else:
+            x_hat = centered
+            x_hat *= inv_std
+            out = x_hat * self.weight.data
+            out += self.bias.data
         # Locals first, attributes (for backward) after: a forward in another thread on the
         # same layer must not change this call's result.
-        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        x_hat = centered
-        x_hat *= inv_std
-        self.inv_std, self.x_hat = inv_std, x_hat
-        out = x_hat * self.weight.data + self.bias.data
+        self.nhwc_shape, self.inv_std, self.x_hat = nhwc_shape, inv_std, x_hat
+        self.rows, self.mean = (rows, mean) if x_hat is None else (None, None)
         return out.reshape(nhwc_shape).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_rows = F.to_nhwc(grad_out).reshape(-1, self.num_features)  # (M, C)
-        self.weight.grad += np.einsum("mc,mc->c", grad_rows, self.x_hat)
-        self.bias.grad += grad_rows.sum(axis=0)
-        grad_x_hat = grad_rows * self.weight.data
-        if self.training:  # the batch statistics depend on x too
+        x_hat = self.x_hat
+        if x_hat is None:  # after an evaluation-mode forward (a saliency map, say)
+            x_hat = (self.rows - self.mean) * self.inv_std
+        sum_grad = grad_rows.sum(axis=0)
+        sum_grad_x_hat = np.einsum("mc,mc->c", grad_rows, x_hat)
+        self.weight.grad += sum_grad_x_hat
+        self.bias.grad += sum_grad
+        scale = self.weight.data * self.inv_std  # d y / d x through x_hat, per channel
+        grad_x = grad_rows * scale
+        if self.training:  # the batch statistics depend on x too: the formula above
             count = len(grad_rows)
-            mean_grad = grad_x_hat.mean(axis=0)
-            mean_grad_x_hat = np.einsum("mc,mc->c", grad_x_hat, self.x_hat) / count
-            grad_x_hat -= mean_grad
-            grad_x_hat -= self.x_hat * mean_grad_x_hat
-        grad_x_hat *= self.inv_std
-        return grad_x_hat.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+            grad_x -= x_hat * (scale * sum_grad_x_hat / count)
+            grad_x -= scale * sum_grad / count
+        return grad_x.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
