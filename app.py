@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from accounts import Accounts, Store, StoreError, export_corrections, hash_password
-from accounts.history import Recognition, Recorder, history_html, thumbnail
+from accounts.history import Recognition, Recorder, history_html
 from accounts.security import normalize_email, registration_problem
 from recognition import ImageError, Recognizer
 from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
@@ -119,8 +119,10 @@ class DigitApp:
     def __init__(self, recognizer: Recognizer, recorder: Recorder | None = None) -> None:
         self.recognizer = recognizer
         self.recorder = recorder
-        self.inspector: Inspector | None = None  # the network's copy for the Inside tab
-        self._captions: list[str] = []
+        self.inspector = Inspector(recognizer)  # the network's own copy for the Inside tab
+        blank = np.zeros((28, 28), np.float32)
+        #: One caption per convolution block: what each feature-map image of the tab shows.
+        self.inside_captions = [c for _, c in self.inspector.feature_map_grids(blank)]
 
     def predict_sketch(
         self, value: dict | None, request: gr.Request | None = None
@@ -151,7 +153,7 @@ class DigitApp:
         """The "Inside the network" tab for the last digit recognised (a drawing or a file):
         (what is shown, the preprocessing steps, the saliency overlay, the first layer's
         filters, the feature maps). Computed only when the tab is opened."""
-        blocks = len(self.inspector_captions())
+        blocks = len(self.inside_captions)
         if current is None:
             return INSIDE_EMPTY, None, None, self.inspector.filter_grid(), *[None] * blocks
         try:
@@ -169,15 +171,6 @@ class DigitApp:
         maps = [grid for grid, _ in view.feature_maps] or [None] * blocks
         strip = step_strip(view.steps) if view.steps else None
         return status, strip, view.saliency_image, view.filters, *maps
-
-    def inspector_captions(self) -> list[str]:
-        """One caption per convolution block of the network (what each feature-map image
-        shows); makes the :class:`~recognition.inside.Inspector` on first use."""
-        if self.inspector is None:
-            self.inspector = Inspector(self.recognizer)
-            blank = np.zeros((28, 28), np.float32)
-            self._captions = [c for _, c in self.inspector.feature_map_grids(blank)]
-        return self._captions
 
     def read_number(
         self, path: str | None, request: gr.Request | None = None
@@ -238,7 +231,6 @@ class DigitApp:
         email = self._user(request)
         if email is None:
             return
-        recognition.thumbnail = thumbnail(image)
         try:
             self.recorder.record(email, request.session_hash or "", image, recognition)
         except Exception as error:  # the answer must still reach the user
@@ -252,7 +244,7 @@ class DigitApp:
         self._store(
             request,
             image,
-            Recognition("digit", source, answer, prediction.confidence, inputs, None),
+            Recognition("digit", source, answer, prediction.confidence, inputs),
         )
 
     def _store_reading(
@@ -265,7 +257,7 @@ class DigitApp:
         self._store(
             request,
             image,
-            Recognition("number", source, reading.number, confidence, inputs, None),
+            Recognition("number", source, reading.number, confidence, inputs),
         )
 
 
@@ -490,7 +482,7 @@ def _inside_tab(handlers: DigitApp) -> list[gr.components.Component]:
         )
     maps = [
         gr.Image(label=caption, elem_id=f"feature-maps-{index}", interactive=False)
-        for index, caption in enumerate(handlers.inspector_captions(), start=1)
+        for index, caption in enumerate(handlers.inside_captions, start=1)
     ]
     return [status, steps, saliency, filters, *maps]
 

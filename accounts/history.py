@@ -36,7 +36,6 @@ class Recognition:
     answer: str | None
     confidence: float
     inputs: np.ndarray
-    thumbnail: bytes | None
 
 
 def thumbnail(image: ImageSource) -> bytes | None:
@@ -75,7 +74,8 @@ class Recorder:
         self._lock = threading.Lock()
 
     def record(self, email: str, session: str, image: ImageSource, recognition: Recognition) -> int:
-        """Store ``recognition`` of ``image`` for ``email``; returns the entry id."""
+        """Store ``recognition`` of ``image`` (with a thumbnail of it) for ``email``; returns
+        the entry id."""
         key = (session, f"{recognition.mode}/{recognition.source}")
         mark = fingerprint(image)
         with self._lock:
@@ -87,7 +87,7 @@ class Recorder:
             recognition.source,
             recognition.answer,
             recognition.confidence,
-            recognition.thumbnail,
+            thumbnail(image),
             recognition.inputs,
             replace=replace,
         )
