@@ -395,7 +395,7 @@ def test_signed_in_page_keeps_a_drawing_as_one_history_entry(server):
     """In a real browser: sign in on Gradio's page, draw a 7 in two strokes (recognised after
     each), and find it once in the History tab, which shows none of Bob's entries."""
     from playwright.sync_api import sync_playwright
-    from test_app_browser import CHROMIUM, draw, label_text
+    from test_app_browser import CHROMIUM, draw, label_text, wait_for_label
 
     url, _ = server
     bob = Client(url, auth=BOB, verbose=False)
@@ -416,13 +416,7 @@ def test_signed_in_page_keeps_a_drawing_as_one_history_entry(server):
         draw(page, [[(80, 60), (200, 60)]])
         page.wait_for_timeout(1500)
         draw(page, [[(200, 60), (120, 230)]])
-        page.wait_for_function(
-            """() => {
-                const el = document.querySelector('#pred [data-testid="label-output-value"]');
-                return el && el.innerText.trim() === "7";
-            }""",
-            timeout=30_000,
-        )
+        wait_for_label(page, "7")
         assert label_text(page) == "7"
         page.get_by_role("tab", name="History").click()
         page.wait_for_selector("#history table.history", timeout=30_000)

@@ -51,18 +51,24 @@ def label_text(page) -> str:
     return page.locator('#pred [data-testid="label-output-value"]').inner_text().strip()
 
 
+def wait_for_label(page, expected: str) -> None:
+    """Wait until the answer label shows ``expected`` (the page answers asynchronously)."""
+    page.wait_for_function(
+        """(expected) => {
+            const el = document.querySelector('#pred [data-testid="label-output-value"]');
+            return el && el.innerText.trim() === expected;
+        }""",
+        arg=expected,
+        timeout=30_000,
+    )
+
+
 def test_draw_a_digit_and_read_the_label(page):
     draw(page, [[(80, 60), (200, 60), (120, 230)]])
     page.locator("#sketch").locator("xpath=..").locator(
         "button", has_text="Recognise"
     ).first.click()
-    page.wait_for_function(
-        """() => {
-            const el = document.querySelector('#pred [data-testid="label-output-value"]');
-            return el && el.innerText.trim() === '7';
-        }""",
-        timeout=30_000,
-    )
+    wait_for_label(page, "7")
     assert label_text(page) == "7"
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
@@ -73,13 +79,7 @@ def test_upload_a_file(page):
     photo = next((ROOT / "examples" / "images").glob("chalk_*"))
     page.set_input_files('#upload input[type="file"]', str(photo))
     expected = photo.stem.rsplit("_", 1)[1]
-    page.wait_for_function(
-        f"""() => {{
-            const el = document.querySelector('#pred [data-testid="label-output-value"]');
-            return el && el.innerText.trim() === '{expected}';
-        }}""",
-        timeout=30_000,
-    )
+    wait_for_label(page, expected)
     assert label_text(page) == expected
 
 
