@@ -17,6 +17,7 @@ LAYER_CASES = [
     ("conv 3x3 pad 1", lambda: nl.Conv2D(2, 3, 3, padding=1), (2, 2, 6, 6)),
     ("conv one input channel", lambda: nl.Conv2D(1, 4, 3, padding=1), (2, 1, 5, 5)),
     ("conv stride 2", lambda: nl.Conv2D(3, 2, 3, stride=2, padding=1), (2, 3, 7, 7)),
+    ("conv few inputs stride 2", lambda: nl.Conv2D(1, 4, 3, stride=2, padding=1), (2, 1, 7, 6)),
     ("conv 5x5 stride 3 uneven", lambda: nl.Conv2D(2, 3, 5, stride=3, padding=2), (2, 2, 9, 10)),
     ("conv no padding", lambda: nl.Conv2D(2, 2, 2), (2, 2, 5, 4)),
     ("maxpool 2", lambda: nl.MaxPool2D(2), (2, 3, 6, 6)),
