@@ -17,6 +17,8 @@ products: ``cols.T @ grad`` for the kernel, and ``grad @ kernel.T`` for the patc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -98,7 +100,22 @@ CHUNK_BYTES = 4 * 2**20
 def sample_chunks(count: int, bytes_per_sample: int) -> list[slice]:
     """Slices of ``range(count)`` holding about :data:`CHUNK_BYTES` each (at least one)."""
     step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
-    return [slice(start, start + step) for start in range(0, count, step)]
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
+
+
+def patch_rows(windows: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """im2col, a chunk of samples at a time: yields ``(chunk, cols)``.
+
+    windows : (N, Ho, Wo, k, k, C) view from :func:`windows_nhwc`. For each chunk of about
+    :data:`CHUNK_BYTES`, ``cols`` is a new (n*Ho*Wo, k*k*C) matrix of the chunk's patches,
+    one per row. (Copying every chunk into one reused buffer measured no faster: the
+    allocator hands back the block just freed.)
+    """
+    n, out_h, out_w = windows.shape[:3]
+    patch = int(np.prod(windows.shape[3:]))
+    chunks = sample_chunks(n, out_h * out_w * patch * windows.itemsize)
+    for chunk in chunks:
+        yield chunk, windows[chunk].reshape(-1, patch)
 
 
 def conv2d_nhwc(
@@ -119,9 +136,7 @@ def conv2d_nhwc(
     windows = windows_nhwc(x_padded, kernel_size, stride)  # (N, Ho, Wo, k, k, C) view
     n, out_h, out_w = windows.shape[:3]
     out = np.empty((n, out_h, out_w, kernel.shape[1]), dtype=np.result_type(x_padded, kernel))
-    row_bytes = kernel.shape[0] * x_padded.itemsize
-    for chunk in sample_chunks(n, out_h * out_w * row_bytes):
-        cols = windows[chunk].reshape(-1, kernel.shape[0])  # the copy: every patch as a row
+    for chunk, cols in patch_rows(windows):
         out_rows = out[chunk].reshape(-1, kernel.shape[1])
         np.matmul(cols, kernel, out=out_rows)
         if bias is not None:
@@ -184,8 +199,7 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
     patch = kernel_size * kernel_size * in_channels
     windows = windows_nhwc(x_padded, kernel_size, stride)
     grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
-    for chunk in sample_chunks(n, out_h * out_w * patch * x_padded.itemsize):
-        cols = windows[chunk].reshape(-1, patch)
+    for chunk, cols in patch_rows(windows):
         grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
     grad_weight = np.ascontiguousarray(
         grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels).transpose(

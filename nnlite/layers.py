@@ -255,12 +255,12 @@ class BatchNorm2D(Layer):
         dxhat = grad * gamma
         dx = (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M * sqrt(var + eps))
 
-    computed per channel with ``s = gamma / sqrt(var + eps)`` as
-    ``s * grad - xhat * (s * sum(grad * xhat) / M) - s * sum(grad) / M``: three passes over
-    the batch. In evaluation mode the statistics are constants and ``dx = s * grad``.
+    In evaluation mode the statistics are constants and ``dx = gamma * grad / sqrt(var+eps)``.
 
     Internally the batch is viewed as an (N*H*W, C) matrix (NHWC memory), so that every
-    per-channel statistic is a reduction down the columns.
+    per-channel statistic is a reduction down the columns. Only ``x - mean`` is kept for
+    backward (``xhat`` is that times a per-channel constant, folded into the per-channel
+    factors), so each pass writes the fewest full-size arrays.
     """
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
@@ -275,11 +275,12 @@ class BatchNorm2D(Layer):
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
         nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
         rows = F.to_nhwc(x).reshape(-1, self.num_features)  # (M, C)
+        count = len(rows)
         if self.training:
-            mean = rows.mean(axis=0)
+            mean = F.column_sums(rows) / count
             centered = rows - mean
-            var = np.einsum("mc,mc->c", centered, centered) / len(rows)
-            unbiased = var * (len(rows) / max(len(rows) - 1, 1))
+            var = np.einsum("mc,mc->c", centered, centered) / count
+            unbiased = var * (count / max(count - 1, 1))
             momentum = self.momentum
             self.running_mean = ((1 - momentum) * self.running_mean + momentum * mean).astype(
                 x.dtype
@@ -291,38 +292,38 @@ class BatchNorm2D(Layer):
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
             centered = None
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        if centered is None:
-            # Evaluation: one multiply-add per element, y = x * scale + shift.
-            scale = self.weight.data * inv_std
+        scale = self.weight.data * inv_std  # (C,): y = (x - mean) * scale + beta
+        if centered is None:  # evaluation: one multiply-add per element
             out = rows * scale
             out += self.bias.data - mean * scale
-            x_hat = None
         else:
-            x_hat = centered
-            x_hat *= inv_std
-            out = x_hat * self.weight.data
+            out = centered * scale
             out += self.bias.data
         # Locals first, attributes (for backward) after: a forward in another thread on the
         # same layer must not change this call's result.
-        self.nhwc_shape, self.inv_std, self.x_hat = nhwc_shape, inv_std, x_hat
-        self.rows, self.mean = (rows, mean) if x_hat is None else (None, None)
+        self.nhwc_shape, self.inv_std, self.centered = nhwc_shape, inv_std, centered
+        self.rows, self.mean = (rows, mean) if centered is None else (None, None)
         return out.reshape(nhwc_shape).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_rows = F.to_nhwc(grad_out).reshape(-1, self.num_features)  # (M, C)
-        x_hat = self.x_hat
-        if x_hat is None:  # after an evaluation-mode forward (a saliency map, say)
-            x_hat = (self.rows - self.mean) * self.inv_std
-        sum_grad = grad_rows.sum(axis=0)
-        sum_grad_x_hat = np.einsum("mc,mc->c", grad_rows, x_hat)
+        centered = self.centered
+        if centered is None:  # after an evaluation-mode forward (a saliency map, say)
+            centered = self.rows - self.mean
+        inv_std, count = self.inv_std, len(grad_rows)
+        sum_grad = F.column_sums(grad_rows)
+        sum_grad_x_hat = np.einsum("mc,mc->c", grad_rows, centered) * inv_std
         self.weight.grad += sum_grad_x_hat
         self.bias.grad += sum_grad
-        scale = self.weight.data * self.inv_std  # d y / d x through x_hat, per channel
-        grad_x = grad_rows * scale
-        if self.training:  # the batch statistics depend on x too: the formula above
-            count = len(grad_rows)
-            grad_x -= x_hat * (scale * sum_grad_x_hat / count)
-            grad_x -= scale * sum_grad / count
+        scale = self.weight.data * inv_std  # d y / d x through x_hat, per channel
+        if not self.training:
+            return (grad_rows * scale).reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+        # The batch statistics depend on x too: the formula above, as
+        # dx = scale * (grad - sum(grad) / M - (x - mean) * inv_std * sum(grad * xhat) / M).
+        grad_x = centered * (inv_std * sum_grad_x_hat / count)
+        np.subtract(grad_rows, grad_x, out=grad_x)
+        grad_x -= sum_grad / count
+        grad_x *= scale
         return grad_x.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
 
     def parameters(self) -> list[Parameter]:
