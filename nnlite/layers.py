@@ -135,7 +135,12 @@ class Conv2D(Layer):
             raise ValueError("Conv2D needs stride >= 1 and 0 <= padding < kernel_size")
         fan_in = in_channels * kernel_size * kernel_size
         shape = (out_channels, in_channels, kernel_size, kernel_size)
-        self.weight = Parameter(he_normal(shape, fan_in), "weight")
+        # The weight has PyTorch's (O, C, k, k) shape but lives in (k, k, C, O) memory, so
+        # that the (k*k*C, O) kernel matrix of im2col is a free reshape instead of a copy at
+        # every call. Assigning a new array to .data is fine too (that one gets copied).
+        weight = np.empty(shape[2:] + shape[1::-1], dtype=np.float32).transpose(3, 2, 0, 1)
+        weight[...] = he_normal(shape, fan_in)
+        self.weight = Parameter(weight, "weight")
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32), "bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -107,7 +107,11 @@ class Sequential(Layer):
         ``arrays`` (keyed ``"<layer index>.<name>"``) and reset the gradients."""
         for index, layer in enumerate(self.layers):
             for param in layer.parameters():
-                param.data = arrays[f"{index}.{param.name}"]
+                value = arrays[f"{index}.{param.name}"]
+                if value.shape == param.data.shape and value.dtype == param.data.dtype:
+                    param.data[...] = value  # keeps the memory layout the layer chose
+                else:
+                    param.data = np.array(value)  # a copy: never share the caller's arrays
                 param.zero_grad()
             for name in layer.buffers():
                 layer.set_buffer(name, arrays[f"{index}.{name}"])
