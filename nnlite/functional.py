@@ -13,6 +13,11 @@ columns"), reshape the kernel to a (kh*kw*C, O) matrix, and the whole convolutio
 matrix product ``cols @ kernel``, which BLAS runs at full speed. Backward is two more
 products: ``cols.T @ grad`` for the kernel, and ``grad @ kernel.T`` for the patches, which
 ``col2im`` adds back onto the pixels they came from (overlapping patches share pixels).
+
+What makes it fast here, each measured (``benchmarks/bench.py``): the patch matrix is built
+a few samples at a time so that it stays in the CPU cache (:func:`patch_rows`); inputs with
+few channels build it transposed, plane by plane (:func:`patch_planes`); the input gradient
+of a wide layer is a convolution too, with the flipped kernel, instead of a scatter-add.
 """
 
 from __future__ import annotations
@@ -130,6 +135,54 @@ def patch_rows(windows: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
         yield chunk, windows[chunk].reshape(-1, patch)
 
 
+#: Up to this many input channels (grey or colour images entering a first layer) the
+#: patch matrix is built transposed, one (Ho, Wo) plane per kernel offset and channel:
+#: with so few channels a patch row would be copied from runs of only k*C numbers.
+FEW_CHANNELS = 4
+
+
+def patch_planes(x_padded: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
+    """im2col transposed, for inputs with few channels: (N, Hp, Wp, C) -> (k*k*C, N*Ho*Wo).
+
+    Row (a, b, c) holds channel c of every window's pixel at offset (a, b), that is the
+    input plane shifted by (a, b) and sampled every ``stride`` pixels: a copy made of long
+    runs along the image rows instead of many runs of C numbers.
+    """
+    n, height, width, channels = x_padded.shape
+    out_h = (height - kernel_size) // stride + 1
+    out_w = (width - kernel_size) // stride + 1
+    sn, sh, sw, sc = x_padded.strides
+    planes = as_strided(
+        x_padded,
+        shape=(kernel_size, kernel_size, channels, n, out_h, out_w),
+        strides=(sh, sw, sc, sn, sh * stride, sw * stride),
+        writeable=False,
+    )
+    return planes.reshape(kernel_size * kernel_size * channels, -1)  # the copy
+
+
+def planes_to_image(
+    grad_planes: np.ndarray, padded_shape: tuple[int, int, int, int], kernel_size: int, stride: int
+) -> np.ndarray:
+    """The adjoint of :func:`patch_planes`: (k*k*C, N*Ho*Wo) -> (N, Hp, Wp, C).
+
+    Each row's plane is added back onto the input at its offset: k*k vectorised adds, every
+    pixel collecting the gradient of each window that read it.
+    """
+    n, height, width, channels = padded_shape
+    out_h = (height - kernel_size) // stride + 1
+    out_w = (width - kernel_size) // stride + 1
+    planes = grad_planes.reshape(kernel_size, kernel_size, channels, n, out_h, out_w)
+    image = np.zeros(padded_shape, dtype=grad_planes.dtype)
+    image_planes = image.transpose(3, 0, 1, 2)  # (C, N, Hp, Wp) view
+    for a in range(kernel_size):
+        for b in range(kernel_size):
+            image_planes[
+                :, :, a : a + stride * out_h : stride, b : b + stride * out_w : stride
+            ] += planes[a, b]
+    return image
+
+
 def conv2d_nhwc(
     x_padded: np.ndarray,
     kernel: np.ndarray,
@@ -148,6 +201,12 @@ def conv2d_nhwc(
     windows = windows_nhwc(x_padded, kernel_size, stride)  # (N, Ho, Wo, k, k, C) view
     n, out_h, out_w = windows.shape[:3]
     out = np.empty((n, out_h, out_w, kernel.shape[1]), dtype=np.result_type(x_padded, kernel))
+    if x_padded.shape[3] <= FEW_CHANNELS:  # a small patch matrix: all samples at once
+        out_rows = out.reshape(-1, kernel.shape[1])
+        np.matmul(patch_planes(x_padded, kernel_size, stride).T, kernel, out=out_rows)
+        if bias is not None:
+            out_rows += bias
+        return out
     for chunk, cols in patch_rows(windows):
         out_rows = out[chunk].reshape(-1, kernel.shape[1])
         np.matmul(cols, kernel, out=out_rows)
@@ -196,11 +255,13 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
 
     The kernel's gradient is ``cols.T @ grad`` summed over chunks of samples, the patches
     rebuilt chunk by chunk from the cached padded input (as in the forward pass, they stay in
-    the cache). The input's gradient is itself a convolution: every input pixel collects,
-    through the kernel flipped in both directions, the gradients of the outputs it helped to
-    make. So ``grad_out`` is spread out by the stride (zeros between its pixels), padded by
-    ``k - 1 - padding``, and convolved with the flipped kernel whose in- and out-channels
-    swap roles; this reuses the fast forward path instead of a slow scatter-add.
+    the cache). With few input channels the input's gradient is ``grad @ kernel.T`` added
+    back plane by plane (:func:`planes_to_image`). Otherwise it is itself a convolution:
+    every input pixel collects, through the kernel flipped in both directions, the gradients
+    of the outputs it helped to make. So ``grad_out`` is spread out by the stride (zeros
+    between its pixels), padded by ``k - 1 - padding``, and convolved with the flipped kernel
+    whose in- and out-channels swap roles; this reuses the fast forward path instead of a
+    slow scatter-add.
     """
     x_padded, input_shape, weight, stride, padding = cache
     out_channels, in_channels, kernel_size, _ = weight.shape
@@ -210,23 +271,23 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
     grad_rows = grad_nhwc.reshape(-1, out_channels)
     patch = kernel_size * kernel_size * in_channels
     windows = windows_nhwc(x_padded, kernel_size, stride)
-    grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
-    for chunk, cols in patch_rows(windows):
-        grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
+    if in_channels <= FEW_CHANNELS:
+        grad_kernel = patch_planes(x_padded, kernel_size, stride) @ grad_rows
+    else:
+        grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
+        for chunk, cols in patch_rows(windows):
+            grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
     # (O, C, k, k) view of (k, k, C, O) memory, the layout Conv2D keeps its weight in.
     grad_weight = grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels)
     grad_weight = grad_weight.transpose(3, 2, 0, 1)
     grad_bias = column_sums(grad_rows)
 
-    if 4 * in_channels <= out_channels:
-        # Few input channels (a first layer on grey images): the patch gradients are a
-        # small matrix, and adding them back onto their pixels is cheaper than a convolution
-        # (which would build patches of all the output channels). Measured for 32 -> 64
-        # channels, the convolution is faster.
-        grad_cols = grad_rows @ kernel_matrix(weight).T  # (N*Ho*Wo, k*k*C)
-        grad_windows = grad_cols.reshape(n, out_h, out_w, kernel_size, kernel_size, in_channels)
+    if in_channels <= FEW_CHANNELS:
+        # The patch gradients are a small matrix: add them back onto the pixels they came
+        # from, cheaper than a convolution that builds patches of all the output channels.
+        grad_planes = kernel_matrix(weight) @ grad_rows.T  # (k*k*C, N*Ho*Wo)
         padded_shape = (n, height + 2 * padding, width + 2 * padding, in_channels)
-        grad_padded = col2im_nhwc(grad_windows, padded_shape, stride)
+        grad_padded = planes_to_image(grad_planes, padded_shape, kernel_size, stride)
         grad_x = grad_padded[:, padding : padding + height, padding : padding + width, :]
         return grad_x.transpose(0, 3, 1, 2), grad_weight, grad_bias
     edge = kernel_size - 1 - padding

@@ -45,6 +45,8 @@ def naive_max_pool(x, k, stride):
         ((2, 2, 9, 7), 3, 3, 2, 1),
         ((2, 3, 10, 11), 2, 5, 3, 2),
         ((3, 2, 6, 6), 2, 2, 2, 0),
+        ((2, 6, 9, 7), 4, 3, 2, 1),
+        ((2, 5, 8, 8), 8, 3, 1, 1),
     ],
 )
 def test_conv2d_forward_matches_naive(shape, out_channels, k, stride, padding):
@@ -158,3 +160,21 @@ def test_conv_in_evaluation_mode_gives_the_same_outputs_and_gradients(stride, pa
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
     for train_grad, eval_grad in zip(grads[0], grads[1], strict=True):
         np.testing.assert_allclose(train_grad, eval_grad, rtol=1e-5, atol=1e-5)
+
+
+def test_convolution_in_chunks_gives_the_same_results(monkeypatch):
+    """The patch matrix is built a chunk of samples at a time; one sample per chunk must
+    give the same output and gradients as the whole batch in one chunk."""
+    rng = np.random.default_rng(3)
+    layer = nl.Conv2D(6, 4, 3, padding=1)
+    x = rng.standard_normal((5, 6, 7, 7)).astype(np.float32)
+    grad_out = rng.standard_normal((5, 4, 7, 7)).astype(np.float32)
+    results = []
+    for chunk_bytes in (2**30, 1):
+        monkeypatch.setattr(F, "CHUNK_BYTES", chunk_bytes)
+        assert len(F.sample_chunks(5, 7 * 7 * 54 * 4)) == (1 if chunk_bytes > 1 else 5)
+        layer.weight.grad[...] = 0
+        out = layer.forward(x)
+        results.append((out, layer.backward(grad_out), layer.weight.grad.copy()))
+    for whole, chunked in zip(*results, strict=True):
+        np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-5)

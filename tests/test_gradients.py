@@ -20,6 +20,11 @@ LAYER_CASES = [
     ("conv few inputs stride 2", lambda: nl.Conv2D(1, 4, 3, stride=2, padding=1), (2, 1, 7, 6)),
     ("conv 5x5 stride 3 uneven", lambda: nl.Conv2D(2, 3, 5, stride=3, padding=2), (2, 2, 9, 10)),
     ("conv no padding", lambda: nl.Conv2D(2, 2, 2), (2, 2, 5, 4)),
+    # More than F.FEW_CHANNELS input channels: patches as rows, input gradient by a
+    # convolution with the flipped kernel (the cases above build patches as planes).
+    ("conv many channels", lambda: nl.Conv2D(6, 3, 3, padding=1), (2, 6, 5, 5)),
+    ("conv many channels stride 2", lambda: nl.Conv2D(5, 4, 3, stride=2, padding=1), (2, 5, 7, 6)),
+    ("conv many 5x5 stride 3", lambda: nl.Conv2D(6, 2, 5, stride=3, padding=2), (1, 6, 9, 10)),
     ("maxpool 2", lambda: nl.MaxPool2D(2), (2, 3, 6, 6)),
     ("maxpool 2 odd size", lambda: nl.MaxPool2D(2), (2, 2, 7, 5)),
     ("maxpool 3 stride 2 overlapping", lambda: nl.MaxPool2D(3, stride=2), (2, 2, 7, 7)),
