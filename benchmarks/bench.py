@@ -105,6 +105,8 @@ def time_torch(batch_norm: bool, repeats: int) -> dict[str, float] | None:
 
 
 def format_time(seconds: float) -> str:
+    if seconds < 0.01:  # single images: a tenth of a millisecond would hide the difference
+        return f"{seconds * 1000:.2f} ms"
     return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
