@@ -72,6 +72,9 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path):
         [sys.executable, str(train.ROOT / "train.py"), "--limit", "20000", "--eval-limit", "100",
          "--epochs", "5", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # A shell without job control starts background jobs with SIGINT ignored, and the
+        # child would inherit that (CI launched with `... &`): give it the default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 120
     line = ""
