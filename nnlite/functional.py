@@ -270,12 +270,11 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
     _, out_h, out_w, _ = grad_nhwc.shape
     grad_rows = grad_nhwc.reshape(-1, out_channels)
     patch = kernel_size * kernel_size * in_channels
-    windows = windows_nhwc(x_padded, kernel_size, stride)
     if in_channels <= FEW_CHANNELS:
         grad_kernel = patch_planes(x_padded, kernel_size, stride) @ grad_rows
     else:
         grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
-        for chunk, cols in patch_rows(windows):
+        for chunk, cols in patch_rows(windows_nhwc(x_padded, kernel_size, stride)):
             grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
     # (O, C, k, k) view of (k, k, C, O) memory, the layout Conv2D keeps its weight in.
     grad_weight = grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels)

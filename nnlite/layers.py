@@ -137,7 +137,7 @@ class Conv2D(Layer):
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         # The weight has PyTorch's (O, C, k, k) shape but lives in (k, k, C, O) memory, so
         # that the (k*k*C, O) kernel matrix of im2col is a free reshape instead of a copy at
-        # every call. Assigning a new array to .data is fine too (that one gets copied).
+        # every call. (Assigning another array to .data works too: that only costs the copy.)
         weight = np.empty(shape[2:] + shape[1::-1], dtype=np.float32).transpose(3, 2, 0, 1)
         weight[...] = he_normal(shape, fan_in)
         self.weight = Parameter(weight, "weight")
