@@ -72,8 +72,8 @@ def windows_nhwc(x: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
     a fraction of its time, which matters for single images.)
     """
     n, height, width, channels = x.shape
-    out_h = (height - kernel_size) // stride + 1
-    out_w = (width - kernel_size) // stride + 1
+    out_h = output_size(height, kernel_size, stride, 0)
+    out_w = output_size(width, kernel_size, stride, 0)
     sn, sh, sw, sc = x.strides
     return as_strided(
         x,
@@ -89,14 +89,11 @@ def col2im_nhwc(
     """Add window gradients back onto the pixels they were read from.
 
     The adjoint of :func:`windows_nhwc`: ``grad_windows`` has shape (N, Ho, Wo, k, k, C) and
-    the result has ``input_shape`` (N, H, W, C). When the windows tile the input exactly
-    (stride == k), every pixel belongs to one window and a transpose puts it back; otherwise
-    the loop runs over the k*k offsets inside a window, each step one vectorised add over
-    all samples and pixels.
+    the result has ``input_shape`` (N, H, W, C). The loop runs over the k*k offsets inside a
+    window, each step one vectorised add over all samples and pixels; overlapping windows
+    add onto the pixels they share.
     """
     _, out_h, out_w, kernel_size, _, _ = grad_windows.shape
-    if stride == kernel_size and input_shape[1:3] == (out_h * stride, out_w * stride):
-        return grad_windows.transpose(0, 1, 3, 2, 4, 5).reshape(input_shape)
     grad_input = np.zeros(input_shape, dtype=grad_windows.dtype)
     for i in range(kernel_size):
         for j in range(kernel_size):
@@ -149,8 +146,8 @@ def patch_planes(x_padded: np.ndarray, kernel_size: int, stride: int) -> np.ndar
     runs along the image rows instead of many runs of C numbers.
     """
     n, height, width, channels = x_padded.shape
-    out_h = (height - kernel_size) // stride + 1
-    out_w = (width - kernel_size) // stride + 1
+    out_h = output_size(height, kernel_size, stride, 0)
+    out_w = output_size(width, kernel_size, stride, 0)
     sn, sh, sw, sc = x_padded.strides
     planes = as_strided(
         x_padded,
@@ -170,8 +167,8 @@ def planes_to_image(
     pixel collecting the gradient of each window that read it.
     """
     n, height, width, channels = padded_shape
-    out_h = (height - kernel_size) // stride + 1
-    out_w = (width - kernel_size) // stride + 1
+    out_h = output_size(height, kernel_size, stride, 0)
+    out_w = output_size(width, kernel_size, stride, 0)
     planes = grad_planes.reshape(kernel_size, kernel_size, channels, n, out_h, out_w)
     image = np.zeros(padded_shape, dtype=grad_planes.dtype)
     image_planes = image.transpose(3, 0, 1, 2)  # (C, N, Hp, Wp) view
@@ -181,6 +178,21 @@ def planes_to_image(
                 :, :, a : a + stride * out_h : stride, b : b + stride * out_w : stride
             ] += planes[a, b]
     return image
+
+
+def patch_matrices(
+    x_padded: np.ndarray, kernel_size: int, stride: int
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """The im2col matrix of padded NHWC input as ``(chunk, cols)`` pairs, whichever way fits.
+
+    ``cols`` is (n*Ho*Wo, k*k*C), one patch per row, for the samples in ``chunk``: a chunk
+    at a time from :func:`patch_rows`, or with few channels all samples at once as the
+    transpose of :func:`patch_planes` (a view; BLAS reads it transposed for free).
+    """
+    if x_padded.shape[3] <= FEW_CHANNELS:
+        yield slice(None), patch_planes(x_padded, kernel_size, stride).T
+    else:
+        yield from patch_rows(windows_nhwc(x_padded, kernel_size, stride))
 
 
 def conv2d_nhwc(
@@ -193,21 +205,16 @@ def conv2d_nhwc(
     """The core of a convolution on padded NHWC input: im2col and one matmul per chunk.
 
     x_padded : (N, Hp, Wp, C); kernel : (k*k*C, O), rows ordered (row, column, channel);
-    bias : (O,) or None. Returns (N, Ho, Wo, O). For each chunk of samples the windows (a
-    free view) are copied into rows ``cols`` (n*Ho*Wo, k*k*C), one patch per row, and
+    bias : (O,) or None. Returns (N, Ho, Wo, O). For each chunk of samples the patches are
+    copied into rows ``cols`` (n*Ho*Wo, k*k*C) (:func:`patch_matrices`), and
     ``cols @ kernel`` gives all of the chunk's output pixels at once; the bias is added while
     that chunk is still in the cache.
     """
-    windows = windows_nhwc(x_padded, kernel_size, stride)  # (N, Ho, Wo, k, k, C) view
-    n, out_h, out_w = windows.shape[:3]
+    n, height, width, _ = x_padded.shape
+    out_h = output_size(height, kernel_size, stride, 0)
+    out_w = output_size(width, kernel_size, stride, 0)
     out = np.empty((n, out_h, out_w, kernel.shape[1]), dtype=np.result_type(x_padded, kernel))
-    if x_padded.shape[3] <= FEW_CHANNELS:  # a small patch matrix: all samples at once
-        out_rows = out.reshape(-1, kernel.shape[1])
-        np.matmul(patch_planes(x_padded, kernel_size, stride).T, kernel, out=out_rows)
-        if bias is not None:
-            out_rows += bias
-        return out
-    for chunk, cols in patch_rows(windows):
+    for chunk, cols in patch_matrices(x_padded, kernel_size, stride):
         out_rows = out[chunk].reshape(-1, kernel.shape[1])
         np.matmul(cols, kernel, out=out_rows)
         if bias is not None:
@@ -270,12 +277,9 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
     _, out_h, out_w, _ = grad_nhwc.shape
     grad_rows = grad_nhwc.reshape(-1, out_channels)
     patch = kernel_size * kernel_size * in_channels
-    if in_channels <= FEW_CHANNELS:
-        grad_kernel = patch_planes(x_padded, kernel_size, stride) @ grad_rows
-    else:
-        grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
-        for chunk, cols in patch_rows(windows_nhwc(x_padded, kernel_size, stride)):
-            grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
+    grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
+    for chunk, cols in patch_matrices(x_padded, kernel_size, stride):
+        grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
     # (O, C, k, k) view of (k, k, C, O) memory, the layout Conv2D keeps its weight in.
     grad_weight = grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels)
     grad_weight = grad_weight.transpose(3, 2, 0, 1)
