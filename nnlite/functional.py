@@ -28,6 +28,8 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .parallel import over_batch
+
 
 def output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
     """Number of window positions along one axis: ``(size + 2p - k) // s + 1``."""
@@ -45,12 +47,17 @@ def pad_nhwc(x: np.ndarray, padding: int) -> np.ndarray:
         return x
     n, h, w, c = x.shape
     padded = np.empty((n, h + 2 * padding, w + 2 * padding, c), dtype=x.dtype)
-    padded[:, padding : padding + h, padding : padding + w, :] = x
-    # Zero only the border (writing zeros everywhere first would be one more pass).
-    padded[:, :padding] = 0
-    padded[:, padding + h :] = 0
-    padded[:, padding : padding + h, :padding] = 0
-    padded[:, padding : padding + h, padding + w :] = 0
+
+    def work(part: slice) -> None:
+        inside = padded[part]
+        inside[:, padding : padding + h, padding : padding + w, :] = x[part]
+        # Zero only the border (writing zeros everywhere first would be one more pass).
+        inside[:, :padding] = 0
+        inside[:, padding + h :] = 0
+        inside[:, padding : padding + h, :padding] = 0
+        inside[:, padding : padding + h, padding + w :] = 0
+
+    over_batch(n, work)
     return padded
 
 
@@ -61,6 +68,12 @@ def column_sums(rows: np.ndarray) -> np.ndarray:
     ``rows.sum(axis=0)`` on the tall, narrow matrices of convolutions and batch norm.
     """
     return np.ones(len(rows), dtype=rows.dtype) @ rows
+
+
+def batch_column_sums(x: np.ndarray) -> np.ndarray:
+    """Sum over every axis but the last of an (N, ..., C) array -> (C,), the batch in parts."""
+    channels = x.shape[-1]
+    return sum(over_batch(len(x), lambda part: column_sums(x[part].reshape(-1, channels))))
 
 
 def windows_nhwc(x: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
@@ -214,11 +227,16 @@ def conv2d_nhwc(
     out_h = output_size(height, kernel_size, stride, 0)
     out_w = output_size(width, kernel_size, stride, 0)
     out = np.empty((n, out_h, out_w, kernel.shape[1]), dtype=np.result_type(x_padded, kernel))
-    for chunk, cols in patch_matrices(x_padded, kernel_size, stride):
-        out_rows = out[chunk].reshape(-1, kernel.shape[1])
-        np.matmul(cols, kernel, out=out_rows)
-        if bias is not None:
-            out_rows += bias
+
+    def work(part: slice) -> None:  # one thread's share of the batch
+        part_out = out[part]
+        for chunk, cols in patch_matrices(x_padded[part], kernel_size, stride):
+            out_rows = part_out[chunk].reshape(-1, kernel.shape[1])
+            np.matmul(cols, kernel, out=out_rows)
+            if bias is not None:
+                out_rows += bias
+
+    over_batch(n, work)
     return out
 
 
@@ -275,22 +293,34 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
     n, _, height, width = input_shape
     grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, O)
     _, out_h, out_w, _ = grad_nhwc.shape
-    grad_rows = grad_nhwc.reshape(-1, out_channels)
     patch = kernel_size * kernel_size * in_channels
-    grad_kernel = np.zeros((patch, out_channels), dtype=grad_out.dtype)
-    for chunk, cols in patch_matrices(x_padded, kernel_size, stride):
-        grad_kernel += cols.T @ grad_nhwc[chunk].reshape(-1, out_channels)
+
+    def kernel_gradient(part: slice) -> np.ndarray:  # one thread's share: (k*k*C, O)
+        part_grad = grad_nhwc[part]
+        total = np.zeros((patch, out_channels), dtype=grad_out.dtype)
+        for chunk, cols in patch_matrices(x_padded[part], kernel_size, stride):
+            total += cols.T @ part_grad[chunk].reshape(-1, out_channels)
+        return total
+
+    grad_kernel = sum(over_batch(n, kernel_gradient))
     # (O, C, k, k) view of (k, k, C, O) memory, the layout Conv2D keeps its weight in.
     grad_weight = grad_kernel.reshape(kernel_size, kernel_size, in_channels, out_channels)
     grad_weight = grad_weight.transpose(3, 2, 0, 1)
-    grad_bias = column_sums(grad_rows)
+    grad_bias = batch_column_sums(grad_nhwc)
 
     if in_channels <= FEW_CHANNELS:
         # The patch gradients are a small matrix: add them back onto the pixels they came
         # from, cheaper than a convolution that builds patches of all the output channels.
-        grad_planes = kernel_matrix(weight) @ grad_rows.T  # (k*k*C, N*Ho*Wo)
         padded_shape = (n, height + 2 * padding, width + 2 * padding, in_channels)
-        grad_padded = planes_to_image(grad_planes, padded_shape, kernel_size, stride)
+        grad_padded = np.empty(padded_shape, dtype=grad_out.dtype)
+
+        def input_gradient(part: slice) -> None:
+            part_rows = grad_nhwc[part].reshape(-1, out_channels)
+            grad_planes = kernel_matrix(weight) @ part_rows.T  # (k*k*C, n*Ho*Wo)
+            part_shape = (len(part_rows) // (out_h * out_w), *padded_shape[1:])
+            grad_padded[part] = planes_to_image(grad_planes, part_shape, kernel_size, stride)
+
+        over_batch(n, input_gradient)
         grad_x = grad_padded[:, padding : padding + height, padding : padding + width, :]
         return grad_x.transpose(0, 3, 1, 2), grad_weight, grad_bias
     edge = kernel_size - 1 - padding
@@ -334,16 +364,21 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: int, stride: int) -> tuple[np
     """
     x_nhwc = to_nhwc(x)
     if stride == kernel_size:  # windows tile the input: the max of k*k strided views
-        _, height, width, _ = x_nhwc.shape
+        n, height, width, channels = x_nhwc.shape
         out_h, out_w = height // stride, width // stride
-        views = [
-            x_nhwc[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
-            for i in range(kernel_size)
-            for j in range(kernel_size)
-        ]
-        out = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
-        for view in views[2:]:
-            np.maximum(out, view, out=out)
+        out = np.empty((n, out_h, out_w, channels), dtype=x_nhwc.dtype)
+
+        def work(part: slice) -> None:
+            views = [
+                x_nhwc[part, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
+                for i in range(kernel_size)
+                for j in range(kernel_size)
+            ]
+            np.copyto(out[part], views[0])
+            for view in views[1:]:
+                np.maximum(out[part], view, out=out[part])
+
+        over_batch(n, work)
     else:
         out = windows_nhwc(x_nhwc, kernel_size, stride).max(axis=(3, 4))  # (N, Ho, Wo, C)
     return out.transpose(0, 3, 1, 2), (x_nhwc, out, kernel_size, stride)
@@ -359,7 +394,15 @@ def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
     x_nhwc, out, kernel_size, stride = cache
     grad_nhwc = to_nhwc(grad_out)  # (N, Ho, Wo, C)
     if stride == kernel_size:
-        return _max_pool_tiled_backward(grad_nhwc, x_nhwc, out, kernel_size).transpose(0, 3, 1, 2)
+        grad_x = np.empty(x_nhwc.shape, dtype=grad_nhwc.dtype)
+
+        def work(part: slice) -> None:
+            _max_pool_tiled_backward(
+                grad_nhwc[part], x_nhwc[part], out[part], kernel_size, grad_x[part]
+            )
+
+        over_batch(len(grad_x), work)
+        return grad_x.transpose(0, 3, 1, 2)
     windows = windows_nhwc(x_nhwc, kernel_size, stride)  # (N, Ho, Wo, k, k, C)
     n, out_h, out_w, _, _, c = windows.shape
     flat = windows.reshape(n, out_h, out_w, kernel_size * kernel_size, c)  # copy
@@ -371,20 +414,20 @@ def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
 
 
 def _max_pool_tiled_backward(
-    grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel_size: int
-) -> np.ndarray:
+    grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel_size: int, grad_x: np.ndarray
+) -> None:
     """Max-pool backward when the windows tile the input (stride == k), in NHWC.
 
-    grad, out : (N, Ho, Wo, C); x : (N, H, W, C) -> gradient (N, H, W, C). The k*k pixels
-    that share a window position are the strided views ``x[:, i::k, j::k]``; visiting them
-    in row-major order, a pixel wins when it equals the window's maximum and no earlier pixel
-    of its window has won, which is exactly the first maximum. One vectorised step per
-    offset (four for 2x2 pooling), no gather of the windows.
+    grad, out : (N, Ho, Wo, C); x : (N, H, W, C); the gradient is written into ``grad_x``
+    (N, H, W, C). The k*k pixels that share a window position are the strided views
+    ``x[:, i::k, j::k]``; visiting them in row-major order, a pixel wins when it equals the
+    window's maximum and no earlier pixel of its window has won, which is exactly the first
+    maximum. One vectorised step per offset (four for 2x2 pooling), no gather of the windows.
     """
     _, out_h, out_w, _ = out.shape
     k = kernel_size
-    covered = x.shape[1:3] == (k * out_h, k * out_w)  # else rows/columns no window reads
-    grad_x = np.empty(x.shape, grad.dtype) if covered else np.zeros(x.shape, grad.dtype)
+    if x.shape[1:3] != (k * out_h, k * out_w):
+        grad_x[...] = 0  # rows or columns that no window reads get no gradient
     free = None  # (N, Ho, Wo, C) bool: windows whose winner is still to be found
     for i in range(k):
         for j in range(k):
@@ -396,7 +439,6 @@ def _max_pool_tiled_backward(
                 wins &= free
                 free ^= wins  # wins is a subset of free: this removes the windows just won
             np.multiply(grad, wins, out=grad_x[pixels])
-    return grad_x
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import functional as F
 from .init import he_normal
+from .parallel import over_batch
 from .random import get_rng
 from .tensor import Parameter
 
@@ -97,13 +98,29 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
         self.x = x
-        return x @ self.weight.data.T + self.bias.data
+        weight, bias = self.weight.data, self.bias.data
+        out = np.empty((len(x), self.out_features), dtype=np.result_type(x, weight))
+
+        def work(part: slice) -> None:  # the batch's rows in parts, one per thread
+            np.matmul(x[part], weight.T, out=out[part])
+            out[part] += bias
+
+        over_batch(len(x), work)
+        return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         # y_nj = sum_i x_ni W_ji + b_j, so dW = grad.T @ x, db = sum over the batch, dx = grad @ W
-        self.weight.grad += grad_out.T @ self.x
+        x, weight = self.x, self.weight.data
+        grad_weight = np.empty_like(weight)  # split by output feature: rows of dW
+        over_batch(
+            self.out_features,
+            lambda part: np.matmul(grad_out[:, part].T, x, out=grad_weight[part]),
+        )
+        self.weight.grad += grad_weight
         self.bias.grad += grad_out.sum(axis=0)
-        return grad_out @ self.weight.data
+        grad_x = np.empty((len(grad_out), self.in_features), dtype=grad_out.dtype)
+        over_batch(len(grad_out), lambda part: np.matmul(grad_out[part], weight, out=grad_x[part]))
+        return grad_x
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
@@ -211,12 +228,19 @@ class ReLU(Layer):
     """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0)
+        out = np.empty_like(x)  # same memory order as x (NHWC stays NHWC)
+        over_batch(len(x), lambda part: np.maximum(x[part], 0, out=out[part]))
         self.out = out  # x > 0 exactly where out > 0; the mask is made only if backward runs
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * (self.out > 0)
+        out = self.out
+        grad_x = np.empty_like(out)
+        over_batch(
+            len(out),
+            lambda part: np.multiply(grad_out[part], out[part] > 0, out=grad_x[part]),
+        )
+        return grad_x
 
 
 class Dropout(Layer):
@@ -278,13 +302,22 @@ class BatchNorm2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
-        nhwc_shape = (x.shape[0], x.shape[2], x.shape[3], x.shape[1])
-        rows = F.to_nhwc(x).reshape(-1, self.num_features)  # (M, C)
-        count = len(rows)
+        channels = self.num_features
+        x_nhwc = F.to_nhwc(x)  # (N, H, W, C); row m of the (M, C) matrix is x_nhwc.reshape
+        count = x_nhwc.size // channels
+
+        def rows(array: np.ndarray, part: slice) -> np.ndarray:  # a part's (m, C) rows
+            return array[part].reshape(-1, channels)
+
         if self.training:
-            mean = F.column_sums(rows) / count
-            centered = rows - mean
-            var = np.einsum("mc,mc->c", centered, centered) / count
+            mean = F.batch_column_sums(x_nhwc) / count
+            centered = np.empty_like(x_nhwc)
+
+            def center(part: slice) -> np.ndarray:  # x - mean, and its sum of squares
+                np.subtract(rows(x_nhwc, part), mean, out=rows(centered, part))
+                return np.einsum("mc,mc->c", rows(centered, part), rows(centered, part))
+
+            var = sum(over_batch(len(x_nhwc), center)) / count
             unbiased = var * (count / max(count - 1, 1))
             momentum = self.momentum
             self.running_mean = ((1 - momentum) * self.running_mean + momentum * mean).astype(
@@ -293,43 +326,74 @@ class BatchNorm2D(Layer):
             self.running_var = ((1 - momentum) * self.running_var + momentum * unbiased).astype(
                 x.dtype
             )
+            source, shift = centered, 0
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
             centered = None
+            source, shift = x_nhwc, mean
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
         scale = self.weight.data * inv_std  # (C,): y = (x - mean) * scale + beta
-        if centered is None:  # evaluation: one multiply-add per element
-            out = rows * scale
-            out += self.bias.data - mean * scale
-        else:
-            out = centered * scale
-            out += self.bias.data
+        offset = self.bias.data - shift * scale
+        out = np.empty_like(x_nhwc)
+
+        def normalise(part: slice) -> None:  # one multiply-add per element
+            part_out = rows(out, part)
+            np.multiply(rows(source, part), scale, out=part_out)
+            part_out += offset
+
+        over_batch(len(x_nhwc), normalise)
         # Locals first, attributes (for backward) after: a forward in another thread on the
         # same layer must not change this call's result.
-        self.nhwc_shape, self.inv_std, self.centered = nhwc_shape, inv_std, centered
-        self.rows, self.mean = (rows, mean) if centered is None else (None, None)
-        return out.reshape(nhwc_shape).transpose(0, 3, 1, 2)
+        self.inv_std, self.centered = inv_std, centered
+        self.x_nhwc, self.mean = (x_nhwc, mean) if centered is None else (None, None)
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_rows = F.to_nhwc(grad_out).reshape(-1, self.num_features)  # (M, C)
+        channels = self.num_features
+        grad_nhwc = F.to_nhwc(grad_out)  # (N, H, W, C)
         centered = self.centered
         if centered is None:  # after an evaluation-mode forward (a saliency map, say)
-            centered = self.rows - self.mean
-        inv_std, count = self.inv_std, len(grad_rows)
-        sum_grad = F.column_sums(grad_rows)
-        sum_grad_x_hat = np.einsum("mc,mc->c", grad_rows, centered) * inv_std
+            centered = self.x_nhwc - self.mean
+        inv_std, count = self.inv_std, grad_nhwc.size // channels
+
+        def rows(array: np.ndarray, part: slice) -> np.ndarray:  # a part's (m, C) rows
+            return array[part].reshape(-1, channels)
+
+        def sums(part: slice) -> np.ndarray:  # (2, C): sum(grad), sum(grad * (x - mean))
+            grad_rows = rows(grad_nhwc, part)
+            return np.stack(
+                [
+                    F.column_sums(grad_rows),
+                    np.einsum("mc,mc->c", grad_rows, rows(centered, part)),
+                ]
+            )
+
+        sum_grad, sum_grad_centered = sum(over_batch(len(grad_nhwc), sums))
+        sum_grad_x_hat = sum_grad_centered * inv_std
         self.weight.grad += sum_grad_x_hat
         self.bias.grad += sum_grad
         scale = self.weight.data * inv_std  # d y / d x through x_hat, per channel
+        grad_x = np.empty_like(grad_nhwc)
         if not self.training:
-            return (grad_rows * scale).reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+            over_batch(
+                len(grad_x),
+                lambda part: np.multiply(rows(grad_nhwc, part), scale, out=rows(grad_x, part)),
+            )
+            return grad_x.transpose(0, 3, 1, 2)
         # The batch statistics depend on x too: the formula above, as
         # dx = scale * (grad - sum(grad) / M - (x - mean) * inv_std * sum(grad * xhat) / M).
-        grad_x = centered * (inv_std * sum_grad_x_hat / count)
-        np.subtract(grad_rows, grad_x, out=grad_x)
-        grad_x -= sum_grad / count
-        grad_x *= scale
-        return grad_x.reshape(self.nhwc_shape).transpose(0, 3, 1, 2)
+        centered_factor = inv_std * sum_grad_x_hat / count
+        mean_grad = sum_grad / count
+
+        def input_gradient(part: slice) -> None:
+            out = rows(grad_x, part)
+            np.multiply(rows(centered, part), centered_factor, out=out)
+            np.subtract(rows(grad_nhwc, part), out, out=out)
+            out -= mean_grad
+            out *= scale
+
+        over_batch(len(grad_x), input_gradient)
+        return grad_x.transpose(0, 3, 1, 2)
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]

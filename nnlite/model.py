@@ -25,6 +25,7 @@ import numpy as np
 
 from .functional import softmax
 from .layers import LAYER_REGISTRY, Layer
+from .parallel import single_threaded_blas
 from .tensor import Parameter
 
 FORMAT_NAME = "nnlite.Sequential"
@@ -49,8 +50,12 @@ class Sequential(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer: x of the first layer's input shape -> the last layer's output."""
-        for layer in self.layers:
-            x = layer.forward(x)
+        # The layers share the batch out among threads; BLAS stays on one thread throughout
+        # (see nnlite.parallel), also between layers, so that its own idle threads do not
+        # compete with ours.
+        with single_threaded_blas(len(x)):
+            for layer in self.layers:
+                x = layer.forward(x)
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -58,8 +63,9 @@ class Sequential(Layer):
 
         Parameter gradients accumulate into ``.grad`` (call the optimizer's ``zero_grad``).
         """
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
+        with single_threaded_blas(len(grad_out)):
+            for layer in reversed(self.layers):
+                grad_out = layer.backward(grad_out)
         return grad_out
 
     def predict(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:

@@ -1,0 +1,183 @@
+"""Using every core: the batch is cut into parts, one per thread.
+
+Why. NumPy runs element-wise work (ReLU, pooling, copying patches) on one core, and OpenBLAS
+splits each matrix product over all cores but with a hand-over at every call. On the 2-core
+development machine one training step of the reference network took 205 ms with everything
+on one core, 160 ms with OpenBLAS using both cores, and about 120 ms with the batch cut in
+two halves that two threads carry through every layer, each calling a one-thread BLAS.
+
+How. A layer's heavy work is written as a function of a slice of the batch,
+``work(part) -> result``, and :func:`over_batch` calls it for contiguous parts of the batch
+on the worker threads (the calling thread takes the first part) and returns the results in
+order. Threads work here because NumPy lets go of Python's global lock inside its loops and
+inside BLAS. While parts run, BLAS is told to use one thread (:func:`single_threaded_blas`),
+otherwise each thread's matrix product would in turn start threads for every core.
+
+The BLAS thread count can only be changed for OpenBLAS (what NumPy's own wheels bundle), on
+Linux; elsewhere, or with ``set_num_threads(1)``, everything runs on the calling thread and
+BLAS keeps its own threads, which is the plain single-threaded program.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: The default thread count is capped here: Python's lock is taken for a moment around every
+#: NumPy call, which more threads than this would mostly spend waiting for.
+MAX_DEFAULT_THREADS = 8
+
+
+def _find_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
+    """OpenBLAS's ``set_num_threads`` and ``get_num_threads`` from the loaded library, if any.
+
+    NumPy's wheels rename the library and its symbols (``scipy_openblas64_`` and
+    ``scipy_openblas_set_num_threads64_`` in NumPy 2, ``openblas_set_num_threads64_`` before),
+    so the mapped files are searched for one named *openblas* and each spelling is tried.
+    """
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:  # not Linux
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0))
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                setter = getattr(library, f"{prefix}set_num_threads{suffix}", None)
+                getter = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                    return setter, getter
+    return None
+
+
+def _load_blas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
+    import numpy as np  # noqa: F401  (BLAS is loaded with NumPy)
+
+    return _find_openblas()
+
+
+_BLAS = _load_blas()
+_blas_lock = threading.Lock()
+_blas_holders = 0  # how many callers are inside single_threaded_blas()
+_blas_saved = 1  # BLAS's own thread count, restored when the last holder leaves
+
+
+def _default_threads() -> int:
+    if _BLAS is None:
+        return 1  # no way to keep BLAS's threads and ours from competing
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_THREADS))
+
+
+_threads = int(os.environ.get("NNLITE_NUM_THREADS", 0)) or _default_threads()
+_pool: ThreadPoolExecutor | None = None
+_local = threading.local()  # .busy: this thread is running a part already
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the thread that forked: forget the pool and the holders."""
+    global _pool, _blas_lock, _blas_holders
+    if _BLAS is not None and _blas_holders > 0:
+        _BLAS[0](_blas_saved)
+    _pool, _blas_lock, _blas_holders = None, threading.Lock(), 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads (1 = everything on the calling thread). Also NNLITE_NUM_THREADS."""
+    global _threads, _pool
+    if int(count) < 1:
+        raise ValueError(f"the thread count must be at least 1, got {count}")
+    _threads = int(count)
+    if _pool is not None:
+        _pool.shutdown(wait=False)
+        _pool = None
+
+
+def get_num_threads() -> int:
+    """The number of threads :func:`over_batch` uses."""
+    return _threads
+
+
+@contextmanager
+def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
+    """Within this block BLAS runs each matrix product on the calling thread only.
+
+    Re-entrant and shared between threads: the first caller in saves BLAS's thread count
+    and sets 1, the last one out restores it. Does nothing when the count cannot be set, or
+    for a batch of one (``batch_size`` 1), which is not cut into parts: its matrix products
+    are better off with all of BLAS's threads.
+    """
+    global _blas_holders, _blas_saved
+    if _BLAS is None or _threads == 1 or batch_size < 2:
+        yield
+        return
+    setter, getter = _BLAS
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_saved = getter()
+            setter(1)
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                setter(_blas_saved)
+
+
+def batch_parts(count: int, parts: int | None = None) -> list[slice]:
+    """Cut ``range(count)`` into at most ``parts`` (default: the thread count) contiguous,
+    nearly equal, non-empty slices."""
+    parts = max(1, min(parts or _threads, count))
+    bounds = [count * i // parts for i in range(parts + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+def _run_part(work: Callable[[slice], T], part: slice) -> T:
+    _local.busy = True
+    try:
+        return work(part)
+    finally:
+        _local.busy = False
+
+
+def over_batch(count: int, work: Callable[[slice], T]) -> list[T]:
+    """``[work(part) for part in batch_parts(count)]``, the parts on different threads.
+
+    ``work`` gets a slice of the batch axis and must only write where no other part writes
+    (its own rows of a shared output, or its own result). With one thread, for a batch of
+    one, or when called from inside a part, it is just ``[work(slice(0, count))]``.
+    """
+    global _pool
+    if count < 2 or _threads == 1 or getattr(_local, "busy", False):
+        return [work(slice(0, count))]  # (a nested call: this thread runs a part already)
+    parts = batch_parts(count)
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="nnlite")
+    with single_threaded_blas():
+        futures: list[Future[T]] = [_pool.submit(_run_part, work, part) for part in parts[1:]]
+        try:
+            first = _run_part(work, parts[0])
+        finally:
+            rest = [future.result() for future in futures]  # waits even if part 0 failed
+    return [first, *rest]

@@ -1,0 +1,166 @@
+"""nnlite.parallel: the batch cut into parts on threads gives what one thread gives."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite import parallel
+from tests.test_model import small_bn_network
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count for one test and put it back afterwards."""
+    before = parallel.get_num_threads()
+    yield parallel.set_num_threads
+    parallel.set_num_threads(before)
+
+
+def bn_cnn() -> nl.Sequential:
+    """Every layer kind that cuts the batch: convolutions with few and many channels (stride
+    1 and 2), batch norm, ReLU, both max-pool paths, dropout and dense layers."""
+    nl.seed(5)
+    return nl.Sequential(
+        [
+            nl.Conv2D(1, 6, 3, padding=1),
+            nl.BatchNorm2D(6),
+            nl.ReLU(),
+            nl.Conv2D(6, 8, 3, stride=2, padding=1),
+            nl.ReLU(),
+            nl.MaxPool2D(2),
+            nl.Conv2D(8, 8, 3, padding=1),
+            nl.MaxPool2D(2, stride=1),
+            nl.Flatten(),
+            nl.Dense(8 * 2 * 2, 16),
+            nl.ReLU(),
+            nl.Dropout(0.3),
+            nl.Dense(16, 10),
+        ]
+    )
+
+
+def one_step(model: nl.Sequential, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Forward and backward in training mode: [logits, grad_x, every .grad]."""
+    model.train()
+    nl.seed(11)  # the same dropout mask in every run
+    loss_fn = nl.CrossEntropyLoss()
+    for param in model.parameters():
+        param.zero_grad()
+    logits = model.forward(x)
+    loss_fn.forward(logits, y)
+    grad_x = model.backward(loss_fn.backward())
+    return [logits, grad_x] + [param.grad.copy() for param in model.parameters()]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7])
+def test_threads_give_the_same_outputs_and_gradients(threads, batch):
+    rng = np.random.default_rng(batch)
+    x = rng.random((batch, 1, 12, 12), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    results = {}
+    for count in (1, 2, 3):
+        threads(count)
+        model = bn_cnn()
+        step = one_step(model, x, y)
+        results[count] = (step, model.predict(x), model.layers[1].running_mean.copy())
+    for count in (2, 3):
+        for single, cut in zip(results[1][0], results[count][0], strict=True):
+            np.testing.assert_allclose(cut, single, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(results[count][1], results[1][1], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(results[count][2], results[1][2], rtol=1e-6, atol=1e-7)
+
+
+def test_batch_parts_cover_the_batch_once():
+    for count in range(1, 20):
+        for parts in range(1, 6):
+            slices = parallel.batch_parts(count, parts)
+            assert len(slices) == min(count, parts)
+            covered = np.concatenate([np.arange(count)[part] for part in slices])
+            np.testing.assert_array_equal(covered, np.arange(count))
+            sizes = [part.stop - part.start for part in slices]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def test_over_batch_runs_parts_on_other_threads_and_keeps_order(threads):
+    threads(3)
+    seen = []
+    all_started = threading.Barrier(3, timeout=10)  # passes only if the parts run at once
+
+    def work(part: slice) -> tuple[int, int]:
+        seen.append(threading.get_ident())
+        all_started.wait()
+        inner = parallel.over_batch(4, lambda inner_part: inner_part)  # nested: runs inline
+        assert inner == [slice(0, 4)]
+        return part.start, part.stop
+
+    assert parallel.over_batch(10, work) == [(0, 3), (3, 6), (6, 10)]
+    assert len(set(seen)) == 3  # the caller and two workers
+    assert threading.get_ident() in seen
+
+
+def test_an_error_in_a_part_reaches_the_caller(threads):
+    threads(2)
+
+    def work(part: slice) -> None:
+        if part.start > 0:
+            raise ValueError("second half failed")
+
+    with pytest.raises(ValueError, match="second half failed"):
+        parallel.over_batch(4, work)
+    assert parallel.over_batch(4, lambda part: part.stop) == [2, 4]  # the pool still works
+
+
+def test_bad_thread_count_is_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        parallel.set_num_threads(0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BLAS control is Linux-only")
+def test_blas_is_single_threaded_inside_and_restored_after(threads):
+    """NumPy's wheels bundle OpenBLAS: the library must find it, or training on several
+    cores would silently be the slow single-threaded program."""
+    threads(2)
+    assert parallel._BLAS is not None, "OpenBLAS's set_num_threads was not found"
+    _, getter = parallel._BLAS
+    before = getter()
+    with parallel.single_threaded_blas():
+        assert getter() == 1
+        with parallel.single_threaded_blas():  # re-entrant
+            assert getter() == 1
+        assert getter() == 1
+    assert getter() == before
+    with parallel.single_threaded_blas(batch_size=1):  # a single image keeps BLAS's threads
+        assert getter() == before
+    model = small_bn_network()
+    model.predict(np.zeros((3, 1, 28, 28), np.float32))
+    assert getter() == before
+
+
+def test_concurrent_predictions_from_several_threads(threads):
+    """The app predicts from several threads at once; each must get its own answer."""
+    threads(2)
+    model = bn_cnn()
+    model.eval()
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((n, 1, 12, 12), dtype=np.float32) for n in (1, 3, 5, 8)]
+    expected = [model.predict(x) for x in inputs]
+    results: dict[int, list[np.ndarray]] = {i: [] for i in range(len(inputs))}
+
+    def predict_many(index: int) -> None:
+        for _ in range(20):
+            results[index].append(model.predict(inputs[index]))
+
+    workers = [threading.Thread(target=predict_many, args=(i,)) for i in range(len(inputs))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for index, answers in results.items():
+        assert len(answers) == 20
+        for answer in answers:
+            np.testing.assert_allclose(answer, expected[index], rtol=1e-6, atol=1e-7)
