@@ -9,7 +9,7 @@ model.backward(loss_fn.backward()); opt.step(); opt.zero_grad()
 
 __version__ = "0.1.0"
 
-from . import data, functional
+from . import data, functional, parallel
 from .functional import log_softmax, softmax
 from .gradcheck import GradcheckResult, gradcheck
 from .init import glorot_uniform, he_normal
@@ -27,6 +27,7 @@ from .layers import (
 from .losses import CrossEntropyLoss
 from .model import Sequential, load
 from .optim import SGD, Adam, Optimizer
+from .parallel import get_num_threads, set_num_threads
 from .random import seed
 from .tensor import Parameter
 
@@ -50,11 +51,14 @@ __all__ = [
     "__version__",
     "data",
     "functional",
+    "get_num_threads",
     "glorot_uniform",
     "gradcheck",
     "he_normal",
     "load",
     "log_softmax",
+    "parallel",
     "seed",
+    "set_num_threads",
     "softmax",
 ]

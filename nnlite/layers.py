@@ -21,7 +21,7 @@ import numpy as np
 
 from . import functional as F
 from .init import he_normal
-from .parallel import over_batch
+from .parallel import map_batch, over_batch
 from .random import get_rng
 from .tensor import Parameter
 
@@ -99,14 +99,14 @@ class Dense(Layer):
         _check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
         self.x = x
         weight, bias = self.weight.data, self.bias.data
-        out = np.empty((len(x), self.out_features), dtype=np.result_type(x, weight))
 
-        def work(part: slice) -> None:  # the batch's rows in parts, one per thread
-            np.matmul(x[part], weight.T, out=out[part])
-            out[part] += bias
+        def affine(rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            out = np.matmul(rows, weight.T, out=out)
+            out += bias
+            return out
 
-        over_batch(len(x), work)
-        return out
+        shape = (len(x), self.out_features)
+        return map_batch(affine, x, out_shape=shape, dtype=np.result_type(x, weight))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         # y_nj = sum_i x_ni W_ji + b_j, so dW = grad.T @ x, db = sum over the batch, dx = grad @ W
@@ -228,19 +228,22 @@ class ReLU(Layer):
     """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty_like(x)  # same memory order as x (NHWC stays NHWC)
-        over_batch(len(x), lambda part: np.maximum(x[part], 0, out=out[part]))
+        out = map_batch(_relu, x)
         self.out = out  # x > 0 exactly where out > 0; the mask is made only if backward runs
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        out = self.out
-        grad_x = np.empty_like(out)
-        over_batch(
-            len(out),
-            lambda part: np.multiply(grad_out[part], out[part] > 0, out=grad_x[part]),
-        )
-        return grad_x
+        return map_batch(_relu_backward, grad_out, self.out)
+
+
+def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_backward(
+    grad_out: np.ndarray, relu_out: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    return np.multiply(grad_out, relu_out > 0, out=out)
 
 
 class Dropout(Layer):

@@ -24,9 +24,11 @@ import ctypes
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -62,13 +64,7 @@ def _find_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
     return None
 
 
-def _load_blas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
-    import numpy as np  # noqa: F401  (BLAS is loaded with NumPy)
-
-    return _find_openblas()
-
-
-_BLAS = _load_blas()
+_BLAS = _find_openblas()  # (NumPy, imported above, has loaded BLAS)
 _blas_lock = threading.Lock()
 _blas_holders = 0  # how many callers are inside single_threaded_blas()
 _blas_saved = 1  # BLAS's own thread count, restored when the last holder leaves
@@ -84,17 +80,30 @@ def _default_threads() -> int:
     return max(1, min(cores, MAX_DEFAULT_THREADS))
 
 
-_threads = int(os.environ.get("NNLITE_NUM_THREADS", 0)) or _default_threads()
+def _threads_from_environment() -> int:
+    value = os.environ.get("NNLITE_NUM_THREADS", "").strip()
+    if not value:
+        return _default_threads()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"NNLITE_NUM_THREADS must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+_threads = _threads_from_environment()
+#: Worker threads are started when first needed and then kept, idle between calls; the pool
+#: may hold more than the thread count when several callers cut batches at the same time.
 _pool: ThreadPoolExecutor | None = None
+_POOL_LIMIT = 64
+_pool_lock = threading.Lock()
 _local = threading.local()  # .busy: this thread is running a part already
 
 
 def _after_fork_in_child() -> None:
     """A forked child has only the thread that forked: forget the pool and the holders."""
-    global _pool, _blas_lock, _blas_holders
+    global _pool, _pool_lock, _blas_lock, _blas_holders
     if _BLAS is not None and _blas_holders > 0:
         _BLAS[0](_blas_saved)
-    _pool, _blas_lock, _blas_holders = None, threading.Lock(), 0
+    _pool, _pool_lock, _blas_lock, _blas_holders = None, threading.Lock(), threading.Lock(), 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -103,13 +112,10 @@ if hasattr(os, "register_at_fork"):
 
 def set_num_threads(count: int) -> None:
     """Use ``count`` threads (1 = everything on the calling thread). Also NNLITE_NUM_THREADS."""
-    global _threads, _pool
+    global _threads
     if int(count) < 1:
         raise ValueError(f"the thread count must be at least 1, got {count}")
-    _threads = int(count)
-    if _pool is not None:
-        _pool.shutdown(wait=False)
-        _pool = None
+    _threads = min(int(count), _POOL_LIMIT)
 
 
 def get_num_threads() -> int:
@@ -153,6 +159,14 @@ def batch_parts(count: int, parts: int | None = None) -> list[slice]:
     return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
 
 
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_POOL_LIMIT, thread_name_prefix="nnlite")
+        return _pool
+
+
 def _run_part(work: Callable[[slice], T], part: slice) -> T:
     _local.busy = True
     try:
@@ -168,16 +182,40 @@ def over_batch(count: int, work: Callable[[slice], T]) -> list[T]:
     (its own rows of a shared output, or its own result). With one thread, for a batch of
     one, or when called from inside a part, it is just ``[work(slice(0, count))]``.
     """
-    global _pool
     if count < 2 or _threads == 1 or getattr(_local, "busy", False):
         return [work(slice(0, count))]  # (a nested call: this thread runs a part already)
     parts = batch_parts(count)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="nnlite")
+    pool = _get_pool()
     with single_threaded_blas():
-        futures: list[Future[T]] = [_pool.submit(_run_part, work, part) for part in parts[1:]]
+        futures: list[Future[T]] = [pool.submit(_run_part, work, part) for part in parts[1:]]
         try:
             first = _run_part(work, parts[0])
-        finally:
-            rest = [future.result() for future in futures]  # waits even if part 0 failed
+        except BaseException:
+            wait(futures)  # no part may still be writing when the caller sees the error
+            raise
+        rest = [future.result() for future in futures]
     return [first, *rest]
+
+
+def map_batch(
+    function: Callable[..., np.ndarray],
+    *inputs: np.ndarray,
+    out_shape: tuple[int, ...] | None = None,
+    dtype: np.dtype | None = None,
+) -> np.ndarray:
+    """``function(*inputs)``, computed a part of the batch at a time on each thread.
+
+    ``function`` maps arrays of one batch size N (rows of a matrix, images, ...) to an array
+    of N results, and takes ``out=`` (as NumPy's element-wise functions do). The result has
+    ``out_shape`` and ``dtype`` if given, else the shape, dtype and memory order of the first
+    input. A batch of one, or one thread, is the plain call.
+    """
+    count = len(inputs[0])
+    if count < 2 or _threads == 1 or getattr(_local, "busy", False):
+        return function(*inputs)
+    if out_shape is None:
+        out = np.empty_like(inputs[0], dtype=dtype)
+    else:
+        out = np.empty(out_shape, dtype=dtype or inputs[0].dtype)
+    over_batch(count, lambda part: function(*(a[part] for a in inputs), out=out[part]))
+    return out

@@ -115,9 +115,17 @@ def test_an_error_in_a_part_reaches_the_caller(threads):
     assert parallel.over_batch(4, lambda part: part.stop) == [2, 4]  # the pool still works
 
 
-def test_bad_thread_count_is_refused():
+def test_bad_thread_count_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="at least 1"):
-        parallel.set_num_threads(0)
+        nl.set_num_threads(0)
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv("NNLITE_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="NNLITE_NUM_THREADS"):
+            parallel._threads_from_environment()
+    monkeypatch.setenv("NNLITE_NUM_THREADS", "3")
+    assert parallel._threads_from_environment() == 3
+    monkeypatch.delenv("NNLITE_NUM_THREADS")
+    assert parallel._threads_from_environment() >= 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BLAS control is Linux-only")
