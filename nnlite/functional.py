@@ -28,7 +28,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .parallel import over_batch
+from .parallel import map_batch, over_batch
 
 
 def output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
@@ -363,22 +363,23 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: int, stride: int) -> tuple[np
         inference never pays for them.
     """
     x_nhwc = to_nhwc(x)
-    if stride == kernel_size:  # windows tile the input: the max of k*k strided views
-        n, height, width, channels = x_nhwc.shape
-        out_h, out_w = height // stride, width // stride
-        out = np.empty((n, out_h, out_w, channels), dtype=x_nhwc.dtype)
+    if stride == kernel_size:  # windows tile the input: max over window rows, then columns
+        n, height, width, _ = x_nhwc.shape
+        k, out_h, out_w = kernel_size, height // stride, width // stride
 
-        def work(part: slice) -> None:
-            views = [
-                x_nhwc[part, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
-                for i in range(kernel_size)
-                for j in range(kernel_size)
-            ]
-            np.copyto(out[part], views[0])
-            for view in views[1:]:
-                np.maximum(out[part], view, out=out[part])
+        def pool(x_part: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            # Row i of every window is the strided view x[:, i::k]: whole image rows, long
+            # contiguous runs. Their maximum, (n, Ho, k*Wo, C), holds each window's column
+            # maxima; column j of every window is then the view [:, :, j::k].
+            column_max = x_part[:, 0 : k * out_h : k, : k * out_w]
+            for i in range(1, k):
+                column_max = np.maximum(column_max, x_part[:, i : i + k * out_h : k, : k * out_w])
+            result = np.maximum(column_max[:, :, 0::k], column_max[:, :, k - 1 :: k], out=out)
+            for j in range(1, k - 1):
+                np.maximum(result, column_max[:, :, j::k], out=result)
+            return result
 
-        over_batch(n, work)
+        out = map_batch(pool, x_nhwc, out_shape=(n, out_h, out_w, x_nhwc.shape[3]))
     else:
         out = windows_nhwc(x_nhwc, kernel_size, stride).max(axis=(3, 4))  # (N, Ho, Wo, C)
     return out.transpose(0, 3, 1, 2), (x_nhwc, out, kernel_size, stride)

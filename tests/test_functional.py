@@ -72,7 +72,15 @@ def test_conv2d_layer_shapes_and_bad_input():
 
 
 @pytest.mark.parametrize(
-    "shape, k, stride", [((2, 3, 8, 8), 2, 2), ((2, 2, 7, 9), 2, 2), ((1, 2, 9, 9), 3, 2)]
+    "shape, k, stride",
+    [
+        ((2, 3, 8, 8), 2, 2),
+        ((2, 2, 7, 9), 2, 2),
+        ((1, 2, 9, 9), 3, 2),
+        ((5, 2, 11, 10), 3, 3),
+        ((3, 2, 4, 5), 1, 1),
+        ((1, 4, 12, 12), 4, 4),
+    ],
 )
 def test_max_pool_forward_matches_naive(shape, k, stride):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
