@@ -453,5 +453,10 @@ def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Probabilities from logits: (..., K) -> (..., K), each row summing to 1."""
-    return np.exp(log_softmax(logits, axis=axis))
+    """Probabilities from logits: (..., K) -> (..., K), each row summing to 1.
+
+    ``exp(z - max(z)) / sum(exp(z - max(z)))``: subtracting the maximum keeps ``exp`` from
+    overflowing and leaves the result unchanged (the factor ``exp(-max)`` cancels).
+    """
+    exps = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return exps / exps.sum(axis=axis, keepdims=True)

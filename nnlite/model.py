@@ -93,7 +93,7 @@ class Sequential(Layer):
         finally:
             if was_training:
                 self.train()
-        return np.concatenate(chunks)
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def parameters(self) -> list[Parameter]:
         return [param for layer in self.layers for param in layer.parameters()]
