@@ -119,9 +119,11 @@ def col2im_nhwc(
 #: Bytes of im2col rows built at a time. The patch matrix of a whole batch is large (115 MB
 #: for 128 MNIST images through a 32-channel 3x3 convolution); built a few samples at a time
 #: it stays in the CPU's cache while the matrix product reads it, and nothing that size is
-#: kept. About the size of a core's L2 cache: on the 2-core development machine (2 MB L2)
-#: 4 MB chunks train the reference network in 168 ms a step, 8 MB in 189 ms, 16 MB in 229 ms.
-CHUNK_BYTES = 4 * 2**20
+#: kept. Each thread builds its own chunks (:mod:`nnlite.parallel`), so a chunk should fit
+#: in half of one core's L2 cache: on the 2-core development machine (2 MB L2 per core) a
+#: reference training step takes ~117 ms with 1 MB chunks (one 28x28 sample), ~125 ms with
+#: 2 MB and ~130 ms with 4 MB; 256 and 512 KB measured the same as 1 MB.
+CHUNK_BYTES = 2**20
 
 
 def sample_chunks(count: int, bytes_per_sample: int) -> list[slice]:
