@@ -5,8 +5,9 @@
 Times, for the network of the nnlite issue (conv 32-32-pool-64-64-pool, dense 256, 10):
 one training step at batch 128 (forward, loss, backward, Adam), inference of 1 image and
 inference of 1000 images; then the same for the shipped model (with batch norm). Each figure
-is the median of several runs after warm-up. PyTorch, when importable, runs the same
-networks with as many threads as NumPy's BLAS gets (the machine's cores).
+is the median time per call after warm-up. PyTorch, when importable, runs the same networks
+with as many threads as nnlite gets (the machine's cores), taking turns with nnlite a block
+of calls at a time, so that a slow spell of a shared machine falls on both.
 """
 
 from __future__ import annotations
@@ -30,25 +31,39 @@ from models import build_model, reference_network  # noqa: E402
 BATCH = 128
 
 
-def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        action()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+#: A measure: (set-up run before each block of calls, the timed call, calls per block).
+Measure = tuple[Callable[[], object], Callable[[], object], int]
 
 
-def time_nnlite(model: nl.Sequential, repeats: int) -> dict[str, float]:
+def interleaved_medians(libraries: list[Measure], rounds: int, warmup: int = 2) -> list[float]:
+    """The median seconds per call of each library's timed call.
+
+    The libraries take turns, a block of calls each, ``rounds`` times: on a shared machine a
+    slow spell then falls on both, instead of on whichever happened to be running.
+    """
+    times: list[list[float]] = [[] for _ in libraries]
+    for setup, action, _ in libraries:
+        setup()
+        for _ in range(warmup):
+            action()
+    for _ in range(rounds):
+        for (setup, action, calls), bucket in zip(libraries, times, strict=True):
+            setup()
+            action()  # untimed: the other library's idle threads may still be spinning
+            for _ in range(calls):
+                start = time.perf_counter()
+                action()
+                bucket.append(time.perf_counter() - start)
+    return [statistics.median(bucket) for bucket in times]
+
+
+def nnlite_measures(model: nl.Sequential) -> dict[str, Measure]:
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, BATCH)
     loss_fn, optimizer = nl.CrossEntropyLoss(), nl.Adam(model.parameters(), lr=1e-3)
 
     def train_step() -> None:
-        model.train()
         loss_fn.forward(model.forward(x), y)
         model.backward(loss_fn.backward())
         optimizer.step()
@@ -56,14 +71,14 @@ def time_nnlite(model: nl.Sequential, repeats: int) -> dict[str, float]:
 
     one = rng.random((1, 1, 28, 28), dtype=np.float32)
     thousand = rng.random((1000, 1, 28, 28), dtype=np.float32)
-    results = {"train step, batch 128": median_seconds(train_step, repeats)}
-    model.eval()
-    results["inference, 1 image"] = median_seconds(lambda: model.predict(one), repeats * 10)
-    results["inference, 1000 images"] = median_seconds(lambda: model.predict(thousand), repeats)
-    return results
+    return {
+        "train step, batch 128": (model.train, train_step, 2),
+        "inference, 1 image": (model.eval, lambda: model.predict(one), 20),
+        "inference, 1000 images": (model.eval, lambda: model.predict(thousand), 2),
+    }
 
 
-def time_torch(batch_norm: bool, repeats: int) -> dict[str, float] | None:
+def torch_measures(batch_norm: bool) -> dict[str, Measure] | None:
     try:
         import torch
     except ImportError:
@@ -87,7 +102,6 @@ def time_torch(batch_norm: bool, repeats: int) -> dict[str, float] | None:
     loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step() -> None:
-        model.train()
         optimizer.zero_grad()
         loss_fn(model(x), y).backward()
         optimizer.step()
@@ -97,11 +111,11 @@ def time_torch(batch_norm: bool, repeats: int) -> dict[str, float] | None:
             torch.softmax(model(batch), dim=1)
 
     one, thousand = torch.rand(1, 1, 28, 28), torch.rand(1000, 1, 28, 28)
-    results = {"train step, batch 128": median_seconds(train_step, repeats)}
-    model.eval()
-    results["inference, 1 image"] = median_seconds(lambda: infer(one), repeats * 10)
-    results["inference, 1000 images"] = median_seconds(lambda: infer(thousand), repeats)
-    return results
+    return {
+        "train step, batch 128": (model.train, train_step, 2),
+        "inference, 1 image": (model.eval, lambda: infer(one), 20),
+        "inference, 1000 images": (model.eval, lambda: infer(thousand), 2),
+    }
 
 
 def format_time(seconds: float) -> str:
@@ -112,7 +126,12 @@ def format_time(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed runs per figure (10)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="turns per figure (10); a turn times 2 calls, 20 for one image",
+    )
     args = parser.parse_args()
     try:
         import torch
@@ -130,10 +149,11 @@ def main() -> None:
         ("issue reference", reference_network(), False),
         ("shipped (batch norm)", build_model(), True),
     ]:
-        ours = time_nnlite(model, args.repeats)
-        theirs = time_torch(batch_norm, args.repeats)
-        for measure, seconds in ours.items():
-            reference = theirs[measure] if theirs else None
+        ours, theirs = nnlite_measures(model), torch_measures(batch_norm)
+        for measure, timed in ours.items():
+            libraries = [timed] + ([theirs[measure]] if theirs else [])
+            seconds, *others = interleaved_medians(libraries, args.repeats)
+            reference = others[0] if others else None
             ratio = f"{seconds / reference:.2f}x" if reference else "n/a"
             torch_cell = format_time(reference) if reference else "n/a"
             print(
