@@ -14,10 +14,12 @@ matrix product ``cols @ kernel``, which BLAS runs at full speed. Backward is two
 products: ``cols.T @ grad`` for the kernel, and ``grad @ kernel.T`` for the patches, which
 ``col2im`` adds back onto the pixels they came from (overlapping patches share pixels).
 
-What makes it fast here, each measured (``benchmarks/bench.py``): the patch matrix is built
-a few samples at a time so that it stays in the CPU cache (:func:`patch_rows`); inputs with
-few channels build it transposed, plane by plane (:func:`patch_planes`); the input gradient
-of a wide layer is a convolution too, with the flipped kernel, instead of a scatter-add.
+What makes it fast here, each measured (``benchmarks/bench.py``): the batch is cut into one
+part per core, each carried by its own thread (:mod:`nnlite.parallel`; the functions below
+write their work as ``work(part)``); the patch matrix is built a few samples at a time so
+that it stays in the core's cache (:func:`patch_rows`); inputs with few channels build it
+transposed, plane by plane (:func:`patch_planes`); the input gradient of a wide layer is a
+convolution too, with the flipped kernel, instead of a scatter-add.
 """
 
 from __future__ import annotations

@@ -9,9 +9,13 @@ two halves that two threads carry through every layer, each calling a one-thread
 How. A layer's heavy work is written as a function of a slice of the batch,
 ``work(part) -> result``, and :func:`over_batch` calls it for contiguous parts of the batch
 on the worker threads (the calling thread takes the first part) and returns the results in
-order. Threads work here because NumPy lets go of Python's global lock inside its loops and
-inside BLAS. While parts run, BLAS is told to use one thread (:func:`single_threaded_blas`),
-otherwise each thread's matrix product would in turn start threads for every core.
+order; :func:`map_batch` does the same for a function that maps a batch to a batch, such
+as ReLU. Threads work here because NumPy lets go of Python's global lock inside its loops
+and inside BLAS. While parts run, BLAS is told to use one thread
+(:func:`single_threaded_blas`), otherwise each thread's matrix product would in turn start
+threads for every core. A batch of one is not cut (only a dense layer's weight gradient
+is, by rows): handing work to another thread costs 20-80 us here, more than a layer spends
+on one image.
 
 The BLAS thread count can only be changed for OpenBLAS (what NumPy's own wheels bundle), on
 Linux; elsewhere, or with ``set_num_threads(1)``, everything runs on the calling thread and
@@ -128,7 +132,8 @@ def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
     """Within this block BLAS runs each matrix product on the calling thread only.
 
     Re-entrant and shared between threads: the first caller in saves BLAS's thread count
-    and sets 1, the last one out restores it. Does nothing when the count cannot be set, or
+    and sets 1, the last one out restores it. (The count is process-wide: meanwhile other
+    threads' matrix products run on one thread too.) Does nothing when the count cannot be set, or
     for a batch of one (``batch_size`` 1), which is not cut into parts: its matrix products
     are better off with all of BLAS's threads.
     """
