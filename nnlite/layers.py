@@ -273,6 +273,11 @@ class Dropout(Layer):
         return {"p": self.p}
 
 
+def _pixel_rows(array: np.ndarray, part: slice) -> np.ndarray:
+    """Samples ``part`` of an (N, H, W, C) batch as the (n*H*W, C) matrix of their pixels."""
+    return array[part].reshape(-1, array.shape[-1])
+
+
 class BatchNorm2D(Layer):
     """Batch normalisation over (N, H, W) for each of C channels: (N, C, H, W) -> same shape.
 
@@ -305,20 +310,18 @@ class BatchNorm2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
-        channels = self.num_features
-        x_nhwc = F.to_nhwc(x)  # (N, H, W, C); row m of the (M, C) matrix is x_nhwc.reshape
-        count = x_nhwc.size // channels
-
-        def rows(array: np.ndarray, part: slice) -> np.ndarray:  # a part's (m, C) rows
-            return array[part].reshape(-1, channels)
+        x_nhwc = F.to_nhwc(x)  # (N, H, W, C)
+        count = x_nhwc.size // self.num_features  # M, the values per channel
 
         if self.training:
             mean = F.batch_column_sums(x_nhwc) / count
             centered = np.empty_like(x_nhwc)
 
             def center(part: slice) -> np.ndarray:  # x - mean, and its sum of squares
-                np.subtract(rows(x_nhwc, part), mean, out=rows(centered, part))
-                return np.einsum("mc,mc->c", rows(centered, part), rows(centered, part))
+                np.subtract(_pixel_rows(x_nhwc, part), mean, out=_pixel_rows(centered, part))
+                return np.einsum(
+                    "mc,mc->c", _pixel_rows(centered, part), _pixel_rows(centered, part)
+                )
 
             var = sum(over_batch(len(x_nhwc), center)) / count
             unbiased = var * (count / max(count - 1, 1))
@@ -340,8 +343,8 @@ class BatchNorm2D(Layer):
         out = np.empty_like(x_nhwc)
 
         def normalise(part: slice) -> None:  # one multiply-add per element
-            part_out = rows(out, part)
-            np.multiply(rows(source, part), scale, out=part_out)
+            part_out = _pixel_rows(out, part)
+            np.multiply(_pixel_rows(source, part), scale, out=part_out)
             part_out += offset
 
         over_batch(len(x_nhwc), normalise)
@@ -352,22 +355,18 @@ class BatchNorm2D(Layer):
         return out.transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        channels = self.num_features
         grad_nhwc = F.to_nhwc(grad_out)  # (N, H, W, C)
         centered = self.centered
         if centered is None:  # after an evaluation-mode forward (a saliency map, say)
             centered = self.x_nhwc - self.mean
-        inv_std, count = self.inv_std, grad_nhwc.size // channels
-
-        def rows(array: np.ndarray, part: slice) -> np.ndarray:  # a part's (m, C) rows
-            return array[part].reshape(-1, channels)
+        inv_std, count = self.inv_std, grad_nhwc.size // self.num_features
 
         def sums(part: slice) -> np.ndarray:  # (2, C): sum(grad), sum(grad * (x - mean))
-            grad_rows = rows(grad_nhwc, part)
+            grad_rows = _pixel_rows(grad_nhwc, part)
             return np.stack(
                 [
                     F.column_sums(grad_rows),
-                    np.einsum("mc,mc->c", grad_rows, rows(centered, part)),
+                    np.einsum("mc,mc->c", grad_rows, _pixel_rows(centered, part)),
                 ]
             )
 
@@ -380,7 +379,9 @@ class BatchNorm2D(Layer):
         if not self.training:
             over_batch(
                 len(grad_x),
-                lambda part: np.multiply(rows(grad_nhwc, part), scale, out=rows(grad_x, part)),
+                lambda part: np.multiply(
+                    _pixel_rows(grad_nhwc, part), scale, out=_pixel_rows(grad_x, part)
+                ),
             )
             return grad_x.transpose(0, 3, 1, 2)
         # The batch statistics depend on x too: the formula above, as
@@ -389,9 +390,9 @@ class BatchNorm2D(Layer):
         mean_grad = sum_grad / count
 
         def input_gradient(part: slice) -> None:
-            out = rows(grad_x, part)
-            np.multiply(rows(centered, part), centered_factor, out=out)
-            np.subtract(rows(grad_nhwc, part), out, out=out)
+            out = _pixel_rows(grad_x, part)
+            np.multiply(_pixel_rows(centered, part), centered_factor, out=out)
+            np.subtract(_pixel_rows(grad_nhwc, part), out, out=out)
             out -= mean_grad
             out *= scale
 
