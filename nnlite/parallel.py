@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -85,12 +86,16 @@ def _default_threads() -> int:
 
 
 def _threads_from_environment() -> int:
+    """NNLITE_NUM_THREADS if set (a bad value is reported and ignored), else the cores."""
     value = os.environ.get("NNLITE_NUM_THREADS", "").strip()
-    if not value:
-        return _default_threads()
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"NNLITE_NUM_THREADS must be a whole number >= 1, got {value!r}")
-    return int(value)
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    if value:
+        warnings.warn(
+            f"NNLITE_NUM_THREADS must be a whole number >= 1, got {value!r}; using the default",
+            stacklevel=2,
+        )
+    return _default_threads()
 
 
 _threads = _threads_from_environment()
@@ -133,9 +138,9 @@ def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
 
     Re-entrant and shared between threads: the first caller in saves BLAS's thread count
     and sets 1, the last one out restores it. (The count is process-wide: meanwhile other
-    threads' matrix products run on one thread too.) Does nothing when the count cannot be set, or
-    for a batch of one (``batch_size`` 1), which is not cut into parts: its matrix products
-    are better off with all of BLAS's threads.
+    threads' matrix products run on one thread too.) Does nothing when the count cannot be
+    set, or for a batch of one (``batch_size`` 1), which is not cut into parts: its matrix
+    products are better off with all of BLAS's threads.
     """
     global _blas_holders, _blas_saved
     if _BLAS is None or _threads == 1 or batch_size < 2:
