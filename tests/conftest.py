@@ -47,6 +47,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def run_script(script: str, *args: str, stdin: str = "", timeout: float = 120):
+    """Run one of the project's scripts (``app.py``, ``recognize.py``, ``train.py``) with this
+    Python from the project root; returns the CompletedProcess, output captured as text.
+    Standard input is always a pipe (empty unless ``stdin`` is given): nothing can end up
+    waiting on a terminal."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
 def start_server(args: list[str], timeout: float = 90.0):
     """Run ``python app.py ARGS --port P`` on 127.0.0.1 until it answers; returns (process, url)."""
     import subprocess

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import ROOT, start_server, stop_server
+from conftest import ROOT, run_script, start_server, stop_server
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -35,19 +33,8 @@ BOB = ("bob@example.com", "bob-password")
 EXAMPLES = ROOT / "examples" / "images"
 
 
-def run_app(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-
-
 def add_user(db: Path, email: str, password: str) -> None:
-    result = run_app("--db", str(db), "--add-user", email, stdin=password + "\n")
+    result = run_script("app.py", "--db", str(db), "--add-user", email, stdin=password + "\n")
     assert result.returncode == 0, result.stderr
 
 
@@ -99,7 +86,7 @@ def test_unusable_database_files_are_refused_and_left_untouched(tmp_path):
         before = path.read_bytes()
         with pytest.raises(StoreError, match=reason):
             Store(path)
-        result = run_app("--accounts", "--db", str(path))
+        result = run_script("app.py", "--accounts", "--db", str(path))
         assert result.returncode == 2
         assert reason in result.stderr and "Traceback" not in result.stderr
         assert path.read_bytes() == before
@@ -208,7 +195,7 @@ def test_add_user_refuses_bad_or_duplicate_accounts(server):
         ("carol@example.com", "short", "8 characters"),
         ("not an email", "long-enough-1", "valid email"),
     ]:
-        result = run_app("--db", str(db), "--add-user", email, stdin=password + "\n")
+        result = run_script("app.py", "--db", str(db), "--add-user", email, stdin=password + "\n")
         assert result.returncode == 1 and reason in result.stderr
 
 
@@ -294,30 +281,24 @@ def test_history_isolation_and_a_correction_exported_for_training(server, mnist,
     assert alice.predict(50, api_name="/history")[1]["correction"] == "3"
 
     out = tmp_path / "corrections"
-    exported = run_app("--db", str(db), "--export-corrections", str(out))
+    exported = run_script("app.py", "--db", str(db), "--export-corrections", str(out))
     assert exported.returncode == 0, exported.stderr
     images, labels = load_samples(out)
     assert labels.tolist() == [3] and images.shape == (1, 28, 28)
 
     model_path = tmp_path / "tuned.npz"
-    trained = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "--extra",
-            str(out),
-            "--epochs",
-            "1",
-            "--replay",
-            "256",
-            "--eval-limit",
-            "200",
-            "--out",
-            str(model_path),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    trained = run_script(
+        "train.py",
+        "--extra",
+        str(out),
+        "--epochs",
+        "1",
+        "--replay",
+        "256",
+        "--eval-limit",
+        "200",
+        "--out",
+        str(model_path),
         timeout=300,
     )
     assert trained.returncode == 0, trained.stderr
@@ -334,10 +315,12 @@ def test_public_demo_has_no_accounts(app_url):
 
 
 def test_the_app_refuses_account_options_without_accounts(tmp_path):
-    result = run_app("--db", str(tmp_path / "x.db"))
+    result = run_script("app.py", "--db", str(tmp_path / "x.db"))
     assert result.returncode == 2 and "--accounts" in result.stderr
     assert not (tmp_path / "x.db").exists()
-    missing = run_app("--db", str(tmp_path / "none.db"), "--export-corrections", str(tmp_path))
+    missing = run_script(
+        "app.py", "--db", str(tmp_path / "none.db"), "--export-corrections", str(tmp_path)
+    )
     assert missing.returncode == 2 and "no database" in missing.stderr
 
 

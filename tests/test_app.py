@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, start_server, stop_server
+from conftest import ROOT, run_script, start_server, stop_server
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
@@ -132,14 +132,8 @@ def test_share_without_network_keeps_serving_locally():
 
 
 def test_bad_weights_stop_the_app_with_one_line(tmp_path):
-    import subprocess
-    import sys
-
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"nope")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "--weights", str(bad)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = run_script("app.py", "--weights", str(bad), timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, run_script
 from PIL import Image, ImageDraw
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "recognize.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def drawn_seven(size: int = 200) -> Image.Image:
@@ -78,7 +66,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def test_every_kind_of_input_gets_its_answer(files):
     names = list(files)
-    result = run("--top-k", "2", *(str(files[name]) for name in names))
+    result = run_script("recognize.py", "--top-k", "2", *(str(files[name]) for name in names))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -96,11 +84,11 @@ def test_every_kind_of_input_gets_its_answer(files):
     assert "not an image" in answers["not_image.png"]["error"]
     assert "truncated" in answers["truncated.png"]["error"]
     assert "megapixels" in answers["bomb.png"]["error"]
-    assert "no such file" in run(str(files["seven.png"]) + ".missing").stdout
+    assert "no such file" in run_script("recognize.py", str(files["seven.png"]) + ".missing").stdout
 
 
 def test_all_good_files_exit_zero(files):
-    result = run(str(files["seven.png"]), str(files["white.png"]))
+    result = run_script("recognize.py", str(files["seven.png"]), str(files["white.png"]))
     assert result.returncode == 0
     assert len(result.stdout.splitlines()) == 2
 
@@ -113,7 +101,9 @@ def test_number_mode(tmp_path):
     draw.ellipse([360, 40, 450, 160], outline=0, width=12)  # 0
     image.save(tmp_path / "number.png")
     Image.new("L", (100, 100), 255).save(tmp_path / "blank.png")
-    result = run("--number", str(tmp_path / "number.png"), str(tmp_path / "blank.png"))
+    result = run_script(
+        "recognize.py", "--number", str(tmp_path / "number.png"), str(tmp_path / "blank.png")
+    )
     assert result.returncode == 0, result.stderr
     found, blank = (json.loads(line) for line in result.stdout.splitlines())
     assert found["number"] == "170"
@@ -131,11 +121,13 @@ def test_number_mode(tmp_path):
 def test_bad_weights_exit_two_with_one_line(tmp_path, files, content):
     weights = tmp_path / "bad.npz"
     weights.write_bytes(content)
-    result = run("--weights", str(weights), str(files["seven.png"]))
+    result = run_script("recognize.py", "--weights", str(weights), str(files["seven.png"]))
     assert result.returncode == 2
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    missing = run("--weights", str(tmp_path / "missing.npz"), str(files["seven.png"]))
+    missing = run_script(
+        "recognize.py", "--weights", str(tmp_path / "missing.npz"), str(files["seven.png"])
+    )
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
@@ -144,5 +136,7 @@ def test_wrong_kind_of_model_is_refused(tmp_path, files):
     import nnlite as nl
 
     nl.Sequential([nl.Flatten(), nl.Dense(784, 3)]).save(tmp_path / "three.npz")
-    result = run("--weights", str(tmp_path / "three.npz"), str(files["seven.png"]))
+    result = run_script(
+        "recognize.py", "--weights", str(tmp_path / "three.npz"), str(files["seven.png"])
+    )
     assert result.returncode == 2 and "not a digit classifier" in result.stderr
