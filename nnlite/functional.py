@@ -176,25 +176,23 @@ def patch_planes(x_padded: np.ndarray, kernel_size: int, stride: int) -> np.ndar
 
 
 def planes_to_image(
-    grad_planes: np.ndarray, padded_shape: tuple[int, int, int, int], kernel_size: int, stride: int
-) -> np.ndarray:
-    """The adjoint of :func:`patch_planes`: (k*k*C, N*Ho*Wo) -> (N, Hp, Wp, C).
+    grad_planes: np.ndarray, image: np.ndarray, kernel_size: int, stride: int
+) -> None:
+    """The adjoint of :func:`patch_planes`: adds (k*k*C, N*Ho*Wo) onto ``image`` (N, Hp, Wp, C).
 
-    Each row's plane is added back onto the input at its offset: k*k vectorised adds, every
+    Each row's plane is added back onto the image at its offset: k*k vectorised adds, every
     pixel collecting the gradient of each window that read it.
     """
-    n, height, width, channels = padded_shape
+    n, height, width, channels = image.shape
     out_h = output_size(height, kernel_size, stride, 0)
     out_w = output_size(width, kernel_size, stride, 0)
     planes = grad_planes.reshape(kernel_size, kernel_size, channels, n, out_h, out_w)
-    image = np.zeros(padded_shape, dtype=grad_planes.dtype)
     image_planes = image.transpose(3, 0, 1, 2)  # (C, N, Hp, Wp) view
     for a in range(kernel_size):
         for b in range(kernel_size):
             image_planes[
                 :, :, a : a + stride * out_h : stride, b : b + stride * out_w : stride
             ] += planes[a, b]
-    return image
 
 
 def patch_matrices(
@@ -316,13 +314,12 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...
         # The patch gradients are a small matrix: add them back onto the pixels they came
         # from, cheaper than a convolution that builds patches of all the output channels.
         padded_shape = (n, height + 2 * padding, width + 2 * padding, in_channels)
-        grad_padded = np.empty(padded_shape, dtype=grad_out.dtype)
+        grad_padded = np.zeros(padded_shape, dtype=grad_out.dtype)
 
         def input_gradient(part: slice) -> None:
             part_rows = grad_nhwc[part].reshape(-1, out_channels)
             grad_planes = kernel_matrix(weight) @ part_rows.T  # (k*k*C, n*Ho*Wo)
-            part_shape = (len(part_rows) // (out_h * out_w), *padded_shape[1:])
-            grad_padded[part] = planes_to_image(grad_planes, part_shape, kernel_size, stride)
+            planes_to_image(grad_planes, grad_padded[part], kernel_size, stride)
 
         over_batch(n, input_gradient)
         grad_x = grad_padded[:, padding : padding + height, padding : padding + width, :]

@@ -139,11 +139,11 @@ def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
     Re-entrant and shared between threads: the first caller in saves BLAS's thread count
     and sets 1, the last one out restores it. (The count is process-wide: meanwhile other
     threads' matrix products run on one thread too.) Does nothing when the count cannot be
-    set, or for a batch of one (``batch_size`` 1), which is not cut into parts: its matrix
-    products are better off with all of BLAS's threads.
+    set, or when the batch is not cut into parts (a batch of one, say): its matrix products
+    are better off with all of BLAS's threads, and a part runs inside its caller's hold.
     """
     global _blas_holders, _blas_saved
-    if _BLAS is None or _threads == 1 or batch_size < 2:
+    if _BLAS is None or not _is_cut(batch_size):
         yield
         return
     setter, getter = _BLAS
@@ -159,6 +159,12 @@ def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
             _blas_holders -= 1
             if _blas_holders == 0:
                 setter(_blas_saved)
+
+
+def _is_cut(count: int) -> bool:
+    """Whether a batch of ``count`` is cut into parts: not with one thread, not a batch of
+    one, and not from inside a part (that thread is one of the parts already)."""
+    return count >= 2 and _threads > 1 and not getattr(_local, "busy", False)
 
 
 def batch_parts(count: int, parts: int | None = None) -> list[slice]:
@@ -192,8 +198,8 @@ def over_batch(count: int, work: Callable[[slice], T]) -> list[T]:
     (its own rows of a shared output, or its own result). With one thread, for a batch of
     one, or when called from inside a part, it is just ``[work(slice(0, count))]``.
     """
-    if count < 2 or _threads == 1 or getattr(_local, "busy", False):
-        return [work(slice(0, count))]  # (a nested call: this thread runs a part already)
+    if not _is_cut(count):
+        return [work(slice(0, count))]
     parts = batch_parts(count)
     pool = _get_pool()
     with single_threaded_blas():
@@ -221,7 +227,7 @@ def map_batch(
     input. A batch of one, or one thread, is the plain call.
     """
     count = len(inputs[0])
-    if count < 2 or _threads == 1 or getattr(_local, "busy", False):
+    if not _is_cut(count):
         return function(*inputs)
     if out_shape is None:
         out = np.empty_like(inputs[0], dtype=dtype)
