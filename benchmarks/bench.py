@@ -31,23 +31,27 @@ from models import build_model, reference_network  # noqa: E402
 BATCH = 128
 
 
-#: A measure: (set-up run before each block of calls, the timed call, calls per block).
-Measure = tuple[Callable[[], object], Callable[[], object], int]
+#: A measure: (set-up run before each block of calls, the timed call).
+Measure = tuple[Callable[[], object], Callable[[], object]]
+#: Timed calls per turn, for each measure.
+CALLS_PER_TURN = {"train step, batch 128": 2, "inference, 1 image": 20, "inference, 1000 images": 2}
 
 
-def interleaved_medians(libraries: list[Measure], rounds: int, warmup: int = 2) -> list[float]:
+def interleaved_medians(
+    libraries: list[Measure], calls: int, rounds: int, warmup: int = 2
+) -> list[float]:
     """The median seconds per call of each library's timed call.
 
     The libraries take turns, a block of calls each, ``rounds`` times: on a shared machine a
     slow spell then falls on both, instead of on whichever happened to be running.
     """
     times: list[list[float]] = [[] for _ in libraries]
-    for setup, action, _ in libraries:
+    for setup, action in libraries:
         setup()
         for _ in range(warmup):
             action()
     for _ in range(rounds):
-        for (setup, action, calls), bucket in zip(libraries, times, strict=True):
+        for (setup, action), bucket in zip(libraries, times, strict=True):
             setup()
             action()  # untimed: the other library's idle threads may still be spinning
             for _ in range(calls):
@@ -72,9 +76,9 @@ def nnlite_measures(model: nl.Sequential) -> dict[str, Measure]:
     one = rng.random((1, 1, 28, 28), dtype=np.float32)
     thousand = rng.random((1000, 1, 28, 28), dtype=np.float32)
     return {
-        "train step, batch 128": (model.train, train_step, 2),
-        "inference, 1 image": (model.eval, lambda: model.predict(one), 20),
-        "inference, 1000 images": (model.eval, lambda: model.predict(thousand), 2),
+        "train step, batch 128": (model.train, train_step),
+        "inference, 1 image": (model.eval, lambda: model.predict(one)),
+        "inference, 1000 images": (model.eval, lambda: model.predict(thousand)),
     }
 
 
@@ -112,9 +116,9 @@ def torch_measures(batch_norm: bool) -> dict[str, Measure] | None:
 
     one, thousand = torch.rand(1, 1, 28, 28), torch.rand(1000, 1, 28, 28)
     return {
-        "train step, batch 128": (model.train, train_step, 2),
-        "inference, 1 image": (model.eval, lambda: infer(one), 20),
-        "inference, 1000 images": (model.eval, lambda: infer(thousand), 2),
+        "train step, batch 128": (model.train, train_step),
+        "inference, 1 image": (model.eval, lambda: infer(one)),
+        "inference, 1000 images": (model.eval, lambda: infer(thousand)),
     }
 
 
@@ -152,7 +156,8 @@ def main() -> None:
         ours, theirs = nnlite_measures(model), torch_measures(batch_norm)
         for measure, timed in ours.items():
             libraries = [timed] + ([theirs[measure]] if theirs else [])
-            seconds, *others = interleaved_medians(libraries, args.repeats)
+            calls = CALLS_PER_TURN[measure]
+            seconds, *others = interleaved_medians(libraries, calls, args.repeats)
             reference = others[0] if others else None
             ratio = f"{seconds / reference:.2f}x" if reference else "n/a"
             torch_cell = format_time(reference) if reference else "n/a"
