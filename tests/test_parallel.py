@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import numpy as np
@@ -129,7 +128,6 @@ def test_bad_thread_count_is_refused(monkeypatch):
     assert parallel._threads_from_environment() >= 1
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BLAS control is Linux-only")
 def test_blas_is_single_threaded_inside_and_restored_after(threads):
     """NumPy's wheels bundle OpenBLAS: the library must find it, or training on several
     cores would silently be the slow single-threaded program."""
