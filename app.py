@@ -16,10 +16,14 @@ seeing only the signed-in user's own history. All recognition goes through
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import functools
 import getpass
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +34,28 @@ import pandas as pd
 from accounts import Accounts, Store, StoreError, export_corrections, hash_password
 from accounts.history import Recognition, Recorder, history_html
 from accounts.security import normalize_email, registration_problem
-from recognition import ImageError, Recognizer
+from recognition import ImageError, Recognizer, load_image
 from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
+from webapp.canvas import StrokeError, done_marker, drawing_pad, event_strokes, render_strokes
+from webapp.guard import RequestGuard, guarded_lifespan, normalize_origin
+from webapp.inputs import MAX_UPLOAD_BYTES, SketchUpload, UploadedImage, allow_folder
+
+log = logging.getLogger("digits.web")
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DB = "digits.db"
+#: Sign-ins expire after this many hours.
+SESSION_HOURS = 12.0
 EXAMPLES = ROOT / "examples" / "images"
-#: Uploads larger than this are refused, in the browser and in the handlers.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: All recognition work, whatever the tab or endpoint, shares this many workers...
+RECOGNITION_WORKERS = 2
+#: ...and waits in one queue of at most this many requests (more get "the queue is full").
+QUEUE_SIZE = 64
+#: Uploads and outputs in Gradio's cache are deleted after this many seconds by default.
+CACHE_SECONDS = 3600
+#: The number view is drawn on a copy at most this large (the boxes are scaled to it).
+BOX_VIEW_SIDE = 800
 DRAW_PROMPT = "draw a digit"
 INSIDE_EMPTY = (
     "Draw or upload a digit in the **Digit** tab, then come back here. Meanwhile, these are "
@@ -56,7 +73,6 @@ network: red where more ink would raise the score, blue where it would lower it.
 NO_DIGIT_TEXT = "no digit found"
 
 CSS = """
-#sketch, #number-sketch { max-width: 100%; }
 #seen img { image-rendering: pixelated; }
 footer { display: none !important; }
 table.history { border-collapse: collapse; width: 100%; }
@@ -95,21 +111,54 @@ def _answer(prediction: Prediction, empty_text: str) -> tuple[Any, pd.DataFrame,
     return confidences, _chart(prediction.probabilities), _enlarge(prediction.input)
 
 
-def _check_upload(path: str | None) -> None:
-    if path and os.path.getsize(path) > MAX_UPLOAD_BYTES:
-        raise gr.Error(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB; not processed.")
+def _unusable(error: ImageError) -> gr.Error:
+    """The message a user sees for an image that cannot be used (the details go to the log;
+    the message names no file and carries no raw exception text)."""
+    if error.detail:
+        log.info("unusable image: %s (%s)", error, error.detail)
+    return gr.Error(f"This image cannot be used: {error}.")
 
 
-def _sketch_image(value: dict | np.ndarray | None) -> np.ndarray | None:
-    """The drawing of a Sketchpad value (a dict with ``composite``), or None when empty."""
+def _sketch_image(value: dict | np.ndarray | str | bytes | None) -> np.ndarray | None:
+    """The drawing of a sketch input (an image file's checked path or bytes, an array, or an
+    image editor dict with ``composite``) as ``(H, W, 3)`` float, or None when it is blank.
+    Large drawings are shrunk while loading."""
     if isinstance(value, dict):
         value = value.get("composite")
     if value is None:
         return None
-    array = np.asarray(value)
+    try:
+        array, _ = load_image(value)
+    except ImageError as error:
+        raise _unusable(error) from None
     if array.size == 0 or array.min() == array.max():
         return None
     return array
+
+
+def _release_memory(handler: Callable) -> Callable:
+    """Give freed memory back to the system after each request: glibc keeps large freed
+    blocks in its heap otherwise, and a server that peaked once would stay that large."""
+    trim = _malloc_trim()
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            trim()
+
+    return wrapped
+
+
+def _malloc_trim() -> Callable[[], None]:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = libc.malloc_trim if libc is not None else None
+    except (OSError, AttributeError):
+        trim = None
+    return (lambda: trim(0) and None) if trim is not None else (lambda: None)
 
 
 class DigitApp:
@@ -125,11 +174,24 @@ class DigitApp:
         self.inside_captions = [c for _, c in self.inspector.feature_map_grids(blank)]
 
     def predict_sketch(
-        self, value: dict | None, request: gr.Request | None = None
+        self, value: Any, request: gr.Request | None = None
     ) -> tuple[Any, pd.DataFrame, Any, Any]:
-        """Sketchpad value -> (Label value, probabilities chart, the 28x28 input enlarged,
-        the drawing kept for the "Inside the network" tab)."""
-        drawing = _sketch_image(value)
+        """A drawing (the sketch input's checked file, or an array) -> (Label value,
+        probabilities chart, the 28x28 input enlarged, the drawing kept for the "Inside the
+        network" tab)."""
+        return self._predict_drawing(_sketch_image(value), request)
+
+    def predict_strokes(
+        self, event: gr.EventData, request: gr.Request | None = None
+    ) -> tuple[Any, pd.DataFrame, Any, Any, str]:
+        """The canvas's ``draw`` event -> the outputs of :meth:`predict_sketch` and the
+        ``done`` marker for the page."""
+        data, seq = event_strokes(event)
+        return (*self._predict_drawing(_rendered(data, 280, 280), request), done_marker(seq))
+
+    def _predict_drawing(
+        self, drawing: np.ndarray | None, request: gr.Request | None
+    ) -> tuple[Any, pd.DataFrame, Any, Any]:
         if drawing is None:
             self._forget(request, "digit")
             return DRAW_PROMPT, _chart(None), None, None
@@ -138,13 +200,12 @@ class DigitApp:
         return (*_answer(prediction, DRAW_PROMPT), drawing)
 
     def predict_upload(
-        self, path: str | None, request: gr.Request | None = None
+        self, path: str | bytes | None, request: gr.Request | None = None
     ) -> tuple[Any, pd.DataFrame, Any, Any]:
-        """Image file -> (Label value, probabilities chart, the 28x28 input enlarged, the
-        file kept for the "Inside the network" tab)."""
+        """Image file (its checked path, or bytes) -> (Label value, probabilities chart, the
+        28x28 input enlarged, the file kept for the "Inside the network" tab)."""
         if not path:
             return "upload an image of a digit", _chart(None), None, None
-        _check_upload(path)
         prediction = self._predict(path)
         self._store_prediction(request, path, "upload", prediction)
         return (*_answer(prediction, NO_DIGIT_TEXT), path)
@@ -158,8 +219,8 @@ class DigitApp:
             return INSIDE_EMPTY, None, None, self.inspector.filter_grid(), *[None] * blocks
         try:
             view = self.inspector.inspect(current)
-        except (ImageError, OSError) as error:
-            raise gr.Error(f"This image cannot be used: {error}.") from None
+        except ImageError as error:
+            raise _unusable(error) from None
         prediction = view.prediction
         if prediction.label is None:
             status = "No ink was found in the last input: only the first steps can be shown."
@@ -173,46 +234,50 @@ class DigitApp:
         return status, strip, view.saliency_image, view.filters, *maps
 
     def read_number(
-        self, path: str | None, request: gr.Request | None = None
+        self, path: str | bytes | None, request: gr.Request | None = None
     ) -> tuple[str, Any, pd.DataFrame]:
-        """Image file -> (the number read, the image with a box per digit, a digit table)."""
+        """Image file (its checked path, or bytes) -> (the number read, the image with a box
+        per digit, a digit table)."""
         if not path:
             return "", None, _digit_table(None)
-        _check_upload(path)
         return self._read(path, "upload", request)
 
-    def read_number_sketch(
-        self, value: dict | None, request: gr.Request | None = None
-    ) -> tuple[str, Any, pd.DataFrame]:
-        drawing = _sketch_image(value)
+    def read_number_strokes(
+        self, event: gr.EventData, request: gr.Request | None = None
+    ) -> tuple[str, Any, pd.DataFrame, str]:
+        """The number canvas's ``draw`` event -> the outputs of :meth:`read_number` and the
+        ``done`` marker."""
+        data, seq = event_strokes(event)
+        drawing = _rendered(data, *NUMBER_CANVAS)
         if drawing is None:
             self._forget(request, "number")
-            return "", None, _digit_table(None)
-        return self._read(drawing, "sketch", request)
+            return "", None, _digit_table(None), done_marker(seq)
+        return (*self._read(drawing, "sketch", request), done_marker(seq))
 
     def _predict(self, image: Any) -> Prediction:
         try:
             return self.recognizer.predict(image)
         except ImageError as error:
-            raise gr.Error(f"This image cannot be used: {error}.") from None
+            raise _unusable(error) from None
 
     def _read(
         self, image: Any, source: str, request: gr.Request | None
     ) -> tuple[str, Any, pd.DataFrame]:
         try:
             reading = self.recognizer.read_number(image)
-            shown = image if isinstance(image, np.ndarray) else str(image)
+            shown, scale = load_image(image, max_side=BOX_VIEW_SIDE)
         except ImageError as error:
-            raise gr.Error(f"This image cannot be used: {error}.") from None
+            raise _unusable(error) from None
         self._store_reading(request, image, source, reading)
+        view = (np.clip(shown, 0, 1) * 255).astype(np.uint8)
         if reading.number is None:
-            return NO_DIGIT_TEXT, (shown, []), _digit_table(None)
+            return reading.reason or NO_DIGIT_TEXT, (view, []), _digit_table(None)
         boxes = [
-            ((x, y, x + w, y + h), f"{d.label} ({d.confidence:.0%})")
-            for d in reading.digits
+            (tuple(round(v * scale) for v in (x, y, x + w, y + h)), f"{n}: {d.label}")
+            for n, d in enumerate(reading.digits, start=1)
             for x, y, w, h in [d.box]
         ]
-        return reading.number, (shown, boxes), _digit_table(reading)
+        return reading.number, (view, boxes), _digit_table(reading)
 
     # -- history (only with --accounts, for a signed-in user) -----------------------------
 
@@ -312,6 +377,13 @@ class HistoryView:
         return message, self.table(request)
 
 
+def _rendered(data: Any, width: int, height: int) -> np.ndarray | None:
+    try:
+        return render_strokes(data, width, height)
+    except StrokeError as error:
+        raise gr.Error(f"This drawing cannot be used: {error}.") from None
+
+
 def _correction_problem(mode: str, text: str) -> str | None:
     """Why ``text`` is not a correction for an entry of this mode, or None."""
     if not text:
@@ -336,26 +408,13 @@ def _examples(pattern: str) -> list[str]:
     return [str(path) for path in sorted(EXAMPLES.glob(pattern))]
 
 
-def _sketchpad(
-    elem_id: str, canvas_size: tuple[int, int], brush_size: int, label: str
-) -> gr.Sketchpad:
-    """A drawing canvas: black fixed-colour brush on white, one layer, greyscale numpy value."""
-    return gr.Sketchpad(
-        elem_id=elem_id,
-        type="numpy",
-        image_mode="L",
-        canvas_size=canvas_size,
-        brush=gr.Brush(default_size=brush_size, colors=["#000000"], color_mode="fixed"),
-        layers=False,
-        transforms=(),
-        label=label,
-    )
+NUMBER_CANVAS = (560, 200)
 
 
-def _image_input(elem_id: str, label: str) -> gr.Image:
-    """An image input from a file, the webcam or the clipboard, passed on as the file path
+def _image_input(elem_id: str, label: str) -> UploadedImage:
+    """An image input from a file, the webcam or the clipboard, passed on as the checked file
     untouched (``image_mode=None``), so that our loader composites transparency itself."""
-    return gr.Image(
+    return UploadedImage(
         elem_id=elem_id,
         type="filepath",
         image_mode=None,
@@ -364,13 +423,24 @@ def _image_input(elem_id: str, label: str) -> gr.Image:
     )
 
 
-def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
+def build_app(
+    recognizer: Recognizer, store: Store | None = None, cache_seconds: int = CACHE_SECONDS
+) -> gr.Blocks:
     """The page: Draw, Upload and Number tabs, and the answer beside them; with a ``store``
-    (``--accounts``) also who is signed in and a History tab."""
+    (``--accounts``) also who is signed in and a History tab. Cached uploads and outputs are
+    deleted once they are ``cache_seconds`` old."""
     handlers = DigitApp(recognizer, Recorder(store) if store is not None else None)
-    with gr.Blocks(title="Handwritten digit recognizer") as demo:
+    allow_folder(EXAMPLES)  # the example images may be sent back as inputs
+    work = {"concurrency_id": "recognition", "concurrency_limit": RECOGNITION_WORKERS}
+    every = max(60, min(cache_seconds, 3600) // 4)
+    with gr.Blocks(
+        title="Handwritten digit recognizer", delete_cache=(every, cache_seconds)
+    ) as demo:
         gr.Markdown(INTRO)
         current = gr.State(None)  # the last digit input, for "Inside the network"
+        # For API callers: /predict_sketch takes the image editor's dict (composite only).
+        sketch_api = SketchUpload(visible=False, type="numpy", elem_id="sketch-api")
+        sketch_api_button = gr.Button(visible=False)
         if store is not None:
             signed_in = gr.Markdown(elem_id="signed-in")
             demo.load(_signed_in, None, signed_in, api_visibility="private")
@@ -378,8 +448,16 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
             with gr.Tab("Digit", id="digit-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=300), gr.Tabs():
                     with gr.Tab("Draw", id="draw"):
-                        sketch = _sketchpad("sketch", (280, 280), 12, "Draw a digit")
-                        sketch_button = gr.Button("Recognise", variant="primary")
+                        sketch = drawing_pad(
+                            "sketch",
+                            280,
+                            280,
+                            18,
+                            "Draw a digit here",
+                            "sketch-done",
+                            "Drawing area for one digit",
+                        )
+                        sketch_done = gr.HTML(visible="hidden", elem_id="sketch-done")
                     with gr.Tab("Upload", id="upload-tab"):
                         upload = _image_input("upload", "A photo, scan or picture of one digit")
                         upload_button = gr.Button("Recognise", variant="primary")
@@ -412,10 +490,15 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
                         number_upload = _image_input("number-upload", "An image of a number")
                         number_button = gr.Button("Read number", variant="primary")
                         gr.Examples(_examples("number_*") + _examples("lines_*"), number_upload)
-                        number_sketch = _sketchpad(
-                            "number-sketch", (560, 200), 8, "Or draw a number"
+                        number_sketch = drawing_pad(
+                            "number-sketch",
+                            *NUMBER_CANVAS,
+                            12,
+                            "Or draw a number here",
+                            "number-done",
+                            "Drawing area for a number",
                         )
-                        number_sketch_button = gr.Button("Read drawing")
+                        number_done = gr.HTML(visible="hidden", elem_id="number-done")
                     with gr.Column(min_width=300):
                         number_text = gr.Textbox(label="Number read", elem_id="number-text")
                         number_boxes = gr.AnnotatedImage(
@@ -434,29 +517,64 @@ def build_app(recognizer: Recognizer, store: Store | None = None) -> gr.Blocks:
             gr.api(history.correct, api_name="correct")
 
         answer = [pred, chart, seen, current]
-        sketch_button.click(handlers.predict_sketch, sketch, answer, api_name="predict_sketch")
-        sketch.change(
-            handlers.predict_sketch,
-            sketch,
+        sketch_api_button.click(
+            _release_memory(handlers.predict_sketch),
+            sketch_api,
             answer,
+            api_name="predict_sketch",
+            **work,
+        )
+        sketch.draw(
+            _release_memory(handlers.predict_strokes),
+            None,
+            [*answer, sketch_done],
             api_visibility="private",
             trigger_mode="always_last",
             show_progress="hidden",
+            **work,
         )
-        upload_button.click(handlers.predict_upload, upload, answer, api_name="predict_upload")
-        upload.change(handlers.predict_upload, upload, answer, api_visibility="private")
-        inside_tab.select(handlers.inside, current, inside, api_visibility="private")
+        upload_button.click(
+            _release_memory(handlers.predict_upload),
+            upload,
+            answer,
+            api_name="predict_upload",
+            **work,
+        )
+        upload.change(
+            _release_memory(handlers.predict_upload),
+            upload,
+            answer,
+            api_visibility="private",
+            **work,
+        )
+        inside_tab.select(
+            _release_memory(handlers.inside), current, inside, api_visibility="private", **work
+        )
         number_outputs = [number_text, number_boxes, number_table]
         number_button.click(
-            handlers.read_number, number_upload, number_outputs, api_name="read_number"
+            _release_memory(handlers.read_number),
+            number_upload,
+            number_outputs,
+            api_name="read_number",
+            **work,
         )
         number_upload.change(
-            handlers.read_number, number_upload, number_outputs, api_visibility="private"
+            _release_memory(handlers.read_number),
+            number_upload,
+            number_outputs,
+            api_visibility="private",
+            **work,
         )
-        number_sketch_button.click(
-            handlers.read_number_sketch, number_sketch, number_outputs, api_visibility="private"
+        number_sketch.draw(
+            _release_memory(handlers.read_number_strokes),
+            None,
+            [*number_outputs, number_done],
+            api_visibility="private",
+            trigger_mode="always_last",
+            show_progress="hidden",
+            **work,
         )
-    demo.queue(default_concurrency_limit=2, max_size=200)
+    demo.queue(default_concurrency_limit=RECOGNITION_WORKERS, max_size=QUEUE_SIZE)
     return demo
 
 
@@ -527,6 +645,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="port (default: $GRADIO_SERVER_PORT or 7860)",
     )
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept requests from pages at ORIGIN (scheme://host[:port]), e.g. a site "
+        "that embeds the app; repeatable. Other sites' requests are refused.",
+    )
+    parser.add_argument(
+        "--cache-seconds",
+        type=int,
+        default=CACHE_SECONDS,
+        help=f"delete uploads and outputs this old (default {CACHE_SECONDS})",
+    )
     accounts = parser.add_argument_group("accounts and history")
     accounts.add_argument(
         "--accounts", action="store_true", help="require sign-in and keep each user's history"
@@ -536,6 +668,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     accounts.add_argument(
         "--no-signup", action="store_true", help="no self-registration: only --add-user"
+    )
+    accounts.add_argument(
+        "--session-hours",
+        type=float,
+        default=SESSION_HOURS,
+        help=f"sign-ins expire after this many hours (default {SESSION_HOURS:g})",
     )
     accounts.add_argument(
         "--add-user",
@@ -558,6 +696,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "--add-user and --export-corrections do their work and exit; run the app "
             "with --accounts separately"
         )
+    try:
+        args.allow_origin = [normalize_origin(origin) for origin in args.allow_origin]
+    except ValueError as error:
+        parser.error(str(error))
+    if args.cache_seconds < 60:
+        parser.error("--cache-seconds must be at least 60")
+    if not args.session_hours > 0:
+        parser.error("--session-hours must be positive")
     args.db = args.db or DEFAULT_DB
     return args
 
@@ -621,24 +767,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     recognizer = Recognizer.load_or_exit(args.weights, "app.py")
     store = open_store(args.db) if args.accounts else None
-    demo = build_app(recognizer, store)
+    demo = build_app(recognizer, store, args.cache_seconds)
     login: dict[str, Any] = {}
+    jobs = []
+    app_kwargs: dict[str, Any] = {}
     if store is not None:
-        accounts = Accounts(store, signup=not args.no_signup)
-        login = {
-            "auth": accounts.authenticate,
-            "auth_message": accounts.auth_message,
-            "app_kwargs": {"routes": accounts.routes()},
-        }
+        accounts = Accounts(
+            store, signup=not args.no_signup, session_seconds=args.session_hours * 3600
+        )
+        login = {"auth": accounts.authenticate, "auth_message": accounts.auth_message}
+        app_kwargs["routes"] = accounts.routes()
+        jobs.append(accounts.expire_sessions)
         print(
             f"accounts: {store.path} ({store.user_count()} users); sign-in required"
             + ("" if args.no_signup else ", self-registration at /register")
         )
+    app_kwargs["lifespan"] = guarded_lifespan(
+        lambda app: RequestGuard(app, allowed_origins=args.allow_origin), jobs
+    )
     demo.launch(
         server_name=args.host,
         server_port=args.port,
         share=args.share,
         max_file_size=MAX_UPLOAD_BYTES,
+        app_kwargs=app_kwargs,
         css=CSS,
         theme=gr.themes.Soft(),
         prevent_thread_lock=True,

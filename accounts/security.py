@@ -10,22 +10,53 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
 
 #: scrypt cost: n=2**14, r=8 (16 MB, about 50 ms per check on a laptop core).
 SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES = 2**14, 8, 1, 32
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+MAX_EMAIL = 254
 
 
 def normalize_email(email: str) -> str:
-    """Accounts are one per address, whatever its case or surrounding spaces."""
-    return email.strip().lower()
+    """Accounts are one per address, whatever its case, surrounding spaces or Unicode
+    compatibility form: NFKC folds fullwidth and other look-alike forms of ASCII letters
+    (fullwidth ``alice@...`` is ``alice@...``), then the address is lower-cased."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """Why ``email`` (normalised or not) cannot name a new account, or None. Only plain
+    ASCII addresses are accepted: a Cyrillic letter a (U+0430) or a zero-width space could
+    otherwise make an account that looks exactly like someone else's. Syntax by
+    ``email-validator``."""
+    address = normalize_email(email)
+    if not address or len(address) > MAX_EMAIL:
+        return "That is not a valid email address."
+    if not address.isascii() or not address.isprintable():
+        return (
+            "Use a plain email address: ASCII letters, digits and punctuation only "
+            "(no accented or look-alike characters)."
+        )
+    try:
+        validate_email(
+            address,
+            check_deliverability=False,
+            allow_smtputf8=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+        )
+    except EmailNotValidError:
+        return "That is not a valid email address."
+    return None
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -68,9 +99,9 @@ def burn_password_check(password: str) -> None:
 
 def registration_problem(email: str, password: str, confirm: str) -> str | None:
     """Why this registration cannot be accepted (a sentence), or None when it can."""
-    address = normalize_email(email)
-    if not address or len(address) > 254 or not EMAIL.match(address):
-        return "That is not a valid email address."
+    problem = email_problem(email)
+    if problem is not None:
+        return problem
     if len(password) < MIN_PASSWORD:
         return f"The password must have at least {MIN_PASSWORD} characters."
     if len(password) > MAX_PASSWORD:
@@ -80,11 +111,26 @@ def registration_problem(email: str, password: str, confirm: str) -> str | None:
     return None
 
 
+@dataclass
+class _Slot:
+    attempts: int = 0  # attempts since the last success (or since forgotten)
+    next_free: float = 0.0  # the earliest time the next attempt may be checked
+    waiting: bool = False  # an attempt is waiting for next_free
+    last: float = 0.0
+
+
 class LoginThrottle:
-    """Slows down guessing: after ``free`` failed sign-ins for one email, each further attempt
-    waits ``base`` seconds, doubling with every failure up to ``ceiling``. A success clears
-    the count; failures older than ``forget`` seconds are forgotten. Counted per email as
-    typed (normalised), whether or not the account exists."""
+    """Slows down guessing so that parallel requests cannot outrun it.
+
+    Each key (an account, a client address, or both) has a schedule: the first ``free``
+    attempts are checked at once; after that, each attempt must wait ``base`` seconds,
+    doubling with every further attempt up to ``ceiling``, counted from the previous
+    attempt's slot. An attempt is *counted when it starts*, not when its check fails, and at
+    most one attempt per key may be waiting for its slot: a burst of 30 parallel guesses gets
+    ``free`` checks, one waiting attempt, and 28 immediate refusals that check nothing.
+    Attempts older than ``forget`` seconds are forgotten; :meth:`finish` with success resets
+    the keys it is told to.
+    """
 
     def __init__(
         self,
@@ -93,32 +139,81 @@ class LoginThrottle:
         ceiling: float = 30.0,
         forget: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
     ) -> None:
         self.free, self.base, self.ceiling, self.forget = free, base, ceiling, forget
         self.clock = clock
-        self._failures: dict[str, tuple[int, float]] = {}
+        self.max_keys = max_keys
+        self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
 
-    def delay(self, email: str) -> float:
-        """Seconds to wait before checking a password for ``email``."""
-        with self._lock:
-            count, last = self._failures.get(normalize_email(email), (0, 0.0))
-            if count and self.clock() - last > self.forget:
-                del self._failures[normalize_email(email)]
-                count = 0
-        if count < self.free:
-            return 0.0
-        return min(self.ceiling, self.base * 2.0 ** (count - self.free))
+    def _slot(self, key: str, now: float) -> _Slot:
+        slot = self._slots.get(key)
+        if slot is not None and not slot.waiting and now - slot.last > self.forget:
+            slot = None
+        if slot is None:
+            if len(self._slots) >= self.max_keys:  # bounded memory under a spray of keys
+                self._slots.pop(next(iter(self._slots)))
+            slot = self._slots[key] = _Slot()
+        return slot
 
-    def failed(self, email: str) -> None:
-        key = normalize_email(email)
+    def admit(self, keys: Sequence[str]) -> float | None:
+        """Count an attempt for every key: the seconds it must wait before its check, or None
+        when it is refused unchecked (an attempt for one of the keys is already waiting, or
+        the wait would pass the ceiling). Call :meth:`finish` after every admitted attempt."""
         with self._lock:
-            count, _ = self._failures.get(key, (0, 0.0))
-            self._failures[key] = (count + 1, self.clock())
-            if len(self._failures) > 100_000:  # bounded memory under a spray of emails
-                oldest = min(self._failures, key=lambda k: self._failures[k][1])
-                del self._failures[oldest]
+            now = self.clock()
+            slots = [self._slot(key, now) for key in keys]
+            if any(slot.waiting for slot in slots):
+                return None
+            wait = max([0.0, *(slot.next_free - now for slot in slots)])
+            if wait > self.ceiling:
+                return None
+            for slot in slots:
+                slot.attempts += 1
+                slot.last = now
+                if slot.attempts >= self.free:
+                    delay = self.base * 2.0 ** (slot.attempts - self.free)
+                    slot.next_free = max(now, slot.next_free) + min(self.ceiling, delay)
+                slot.waiting = wait > 0
+            return wait
 
-    def succeeded(self, email: str) -> None:
+    def finish(
+        self, keys: Sequence[str], reset: Sequence[str] = (), refund: Sequence[str] = ()
+    ) -> None:
+        """An admitted attempt for ``keys`` is over. After a success, ``reset`` lists the keys
+        whose count it clears, and ``refund`` those for which this one attempt is not
+        counted after all (empty after a failure)."""
         with self._lock:
-            self._failures.pop(normalize_email(email), None)
+            for key in keys:
+                if key in self._slots:
+                    self._slots[key].waiting = False
+            for key in refund:
+                if key in self._slots:
+                    self._slots[key].attempts = max(0, self._slots[key].attempts - 1)
+            for key in reset:
+                self._slots.pop(key, None)
+
+
+class RateLimit:
+    """At most ``count`` events per key in any ``period`` seconds (a sliding window)."""
+
+    def __init__(
+        self, count: int, period: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.count, self.period, self.clock = count, period, clock
+        self._events: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Record an event for ``key`` if the limit allows it; False (nothing recorded) if not."""
+        with self._lock:
+            now = self.clock()
+            if len(self._events) > 100_000:
+                self._events.clear()
+            recent = [t for t in self._events.get(key, []) if now - t < self.period]
+            if len(recent) >= self.count:
+                self._events[key] = recent
+                return False
+            self._events[key] = [*recent, now]
+            return True

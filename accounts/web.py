@@ -1,26 +1,44 @@
 """Sign-in and self-registration for the Gradio app.
 
-:class:`Accounts` gives Gradio its ``auth`` callable (an async function, so the scrypt check
-and the slow-down after failures never block the server) and the ``/register`` page::
+:class:`Accounts` serves the routes placed in front of Gradio's own::
 
+    POST /login      fields username, password (Gradio's sign-in page and gradio_client
+                     post here) -> 200 with the session cookies, 400 "Incorrect
+                     credentials.", or 429 while the throttle holds the attempt back
     GET  /register   the form: email, password, confirmation
-    POST /register   fields email, password, confirm -> 303 to the sign-in page, or the form
-                     again with status 400 and the reason
+    POST /register   fields email, password, confirm -> 303 to the sign-in page (the same
+                     answer whether the address was new or already had an account), the form
+                     again with status 400 and the reason, or 429 past the per-client limit
+
+Sign-in is Gradio's own session scheme (a random token in ``app.tokens`` and two cookies),
+with what a public server needs on top: the name kept in the session is the normalised
+address (so signing out ends every session of that user, however it was typed), a throttle
+per account-and-client and per client that parallel requests cannot outrun
+(:class:`~accounts.security.LoginThrottle`), at most ``HASHING_WORKERS`` scrypt computations
+at once, and sessions that expire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .security import (
+    MAX_EMAIL,
+    MAX_PASSWORD,
     MIN_PASSWORD,
     LoginThrottle,
+    RateLimit,
     burn_password_check,
     hash_password,
     normalize_email,
@@ -28,6 +46,14 @@ from .security import (
     verify_password,
 )
 from .store import EmailTakenError, Store
+
+T = TypeVar("T")
+#: scrypt computations (16 MB and ~50 ms each) that may run at once; more wait...
+HASHING_WORKERS = 2
+#: ...up to this many; beyond it a sign-in or registration is told to come back later.
+HASHING_QUEUE = 32
+WRONG = "Incorrect credentials."
+BUSY = "Too many sign-in attempts right now; wait a moment and try again."
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -70,15 +96,38 @@ CLOSED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 """
 
 
+class BusyError(Exception):
+    """Too many password computations are waiting already."""
+
+
 class Accounts:
     """The sign-in check and registration pages over one :class:`~accounts.store.Store`."""
 
     def __init__(
-        self, store: Store, signup: bool = True, throttle: LoginThrottle | None = None
+        self,
+        store: Store,
+        signup: bool = True,
+        session_seconds: float = 12 * 3600,
+        registrations_per_hour: int = 10,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.signup = signup
-        self.throttle = throttle or LoginThrottle()
+        self.session_seconds = session_seconds
+        self.clock = clock
+        #: Each sign-in passes three throttles: per account-and-client (a guesser is slowed at
+        #: once, the account's owner elsewhere is not), per client (many accounts guessed
+        #: from one address; lenient, a class may share one address) and per account (a
+        #: backstop against guessing one account from many addresses).
+        self.throttles = {
+            "pair": LoginThrottle(free=3, clock=clock),
+            "client": LoginThrottle(free=30, base=0.25, clock=clock),
+            "account": LoginThrottle(free=20, clock=clock),
+        }
+        self.registrations = RateLimit(registrations_per_hour, 3600.0, clock)
+        self._issued: dict[str, float] = {}
+        self._hashing: asyncio.Semaphore | None = None
+        self._queued = 0
 
     @property
     def auth_message(self) -> str:
@@ -98,34 +147,116 @@ class Accounts:
             return False
         return verify_password(password, user.password_hash)
 
+    async def _hash(self, work: Callable[..., T], *args: Any) -> T:
+        """Run one scrypt computation in a worker thread, at most HASHING_WORKERS at once;
+        raises :class:`BusyError` when HASHING_QUEUE others are already waiting."""
+        if self._hashing is None:
+            self._hashing = asyncio.Semaphore(HASHING_WORKERS)
+        if self._queued >= HASHING_QUEUE:
+            raise BusyError
+        self._queued += 1
+        try:
+            async with self._hashing:
+                return await run_in_threadpool(work, *args)
+        finally:
+            self._queued -= 1
+
+    async def sign_in(self, username: str, password: str, client: str) -> bool | None:
+        """Whether this name and password sign in, asked from ``client`` (an address): True,
+        False, or None when the attempt was refused unchecked (throttled or busy)."""
+        if len(username) > 4 * MAX_EMAIL or len(password) > MAX_PASSWORD:
+            return False  # refused before any work
+        email = normalize_email(username)
+        keys = {"pair": f"{email}|{client}", "client": client, "account": email}
+        waits: list[float] = []
+        for kind, key in keys.items():
+            wait = self.throttles[kind].admit([key])
+            if wait is None:
+                for admitted in list(keys)[: len(waits)]:
+                    self.throttles[admitted].finish([keys[admitted]])
+                return None
+            waits.append(wait)
+        ok = False
+        try:
+            if max(waits) > 0:
+                await asyncio.sleep(max(waits))
+            ok = await self._hash(self.check_password, email, password)
+        except BusyError:
+            return None
+        finally:
+            for kind, key in keys.items():
+                success = [key] if ok else []
+                if kind == "client":  # an address is not held back by its own successes
+                    self.throttles[kind].finish([key], refund=success)
+                else:
+                    self.throttles[kind].finish([key], reset=success)
+        return ok
+
     async def authenticate(self, username: str, password: str) -> bool:
-        """Gradio's ``auth``: waits out the slow-down, checks in a worker thread."""
-        delay = self.throttle.delay(username)
-        if delay:
-            await asyncio.sleep(delay)
-        if await run_in_threadpool(self.check_password, username, password):
-            self.throttle.succeeded(username)
-            return True
-        self.throttle.failed(username)
-        return False
+        """Gradio's ``auth`` callable (its own ``/login`` is shadowed by :meth:`routes`; this
+        keeps Gradio's sign-in required and serves any other caller the same rules)."""
+        return bool(await self.sign_in(username, password, "gradio"))
 
     def register(self, email: str, password: str, confirm: str) -> str | None:
-        """Create an account; returns the reason it was refused, or None."""
+        """Create an account unless one exists; returns the reason the request was refused,
+        or None. An address that has an account already gets None too, after the same
+        work, and its account is left as it was: the answer must not tell who has one."""
         problem = registration_problem(email, password, confirm)
         if problem is not None:
             return problem
         address = normalize_email(email)
-        if self.store.user(address) is not None:
-            return "An account with this email exists already; sign in instead."
-        try:
-            self.store.add_user(address, hash_password(password))
-        except EmailTakenError:
-            return "An account with this email exists already; sign in instead."
+        password_hash = hash_password(password)
+        if self.store.user(address) is None:
+            with contextlib.suppress(EmailTakenError):  # registered meanwhile: same answer
+                self.store.add_user(address, password_hash)
         return None
 
     def routes(self) -> list[Route]:
-        """The ``/register`` routes to put in front of Gradio's own."""
-        return [Route("/register", self._register_page, methods=["GET", "POST"])]
+        """The ``/login`` and ``/register`` routes to put in front of Gradio's own."""
+        return [
+            Route("/login", self._login, methods=["POST"]),
+            Route("/login/", self._login, methods=["POST"]),
+            Route("/register", self._register_page, methods=["GET", "POST"]),
+        ]
+
+    async def _login(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=8)
+        username, password = form.get("username", ""), form.get("password", "")
+        if not isinstance(username, str) or not isinstance(password, str):
+            return JSONResponse({"detail": WRONG}, status_code=400)
+        client = request.client.host if request.client else "unknown"
+        ok = await self.sign_in(username, password, client)
+        if ok is None:
+            return JSONResponse({"detail": BUSY}, status_code=429)
+        if not ok:
+            return JSONResponse({"detail": WRONG}, status_code=400)
+        app = request.app
+        token = secrets.token_urlsafe(32)
+        app.tokens[token] = normalize_email(username)
+        self._issued[token] = self.clock()
+        response = JSONResponse({"success": True})
+        # The same two cookies as Gradio's own sign-in (the second for plain-HTTP clients).
+        response.set_cookie(
+            f"access-token-{app.cookie_id}", token, httponly=True, samesite="none", secure=True
+        )
+        response.set_cookie(f"access-token-unsecure-{app.cookie_id}", token, httponly=True)
+        return response
+
+    def expired_tokens(self) -> list[str]:
+        """Session tokens issued more than ``session_seconds`` ago."""
+        now = self.clock()
+        return [t for t, issued in self._issued.items() if now - issued > self.session_seconds]
+
+    async def expire_sessions(self, app: Any) -> None:
+        """Background job for the app's lifespan: ends sessions older than
+        ``session_seconds`` (checked every minute, or more often for short sessions)."""
+        while True:
+            await asyncio.sleep(max(0.5, min(60.0, self.session_seconds / 4)))
+            for token in self.expired_tokens():
+                self._issued.pop(token, None)
+                app.tokens.pop(token, None)
+            for token in [t for t in self._issued if t not in app.tokens]:
+                self._issued.pop(token, None)  # signed out
 
     async def _register_page(self, request: Request) -> Response:
         home = request.scope.get("root_path", "").rstrip("/") + "/"
@@ -133,11 +264,21 @@ class Accounts:
             return HTMLResponse(CLOSED.format(home=home), status_code=403)
         if request.method == "GET":
             return self._form(home)
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=8)
         fields = {name: str(form.get(name, "")) for name in ("email", "password", "confirm")}
-        problem = await run_in_threadpool(
-            self.register, fields["email"], fields["password"], fields["confirm"]
-        )
+        problem = registration_problem(fields["email"], fields["password"], fields["confirm"])
+        if problem is not None:
+            return self._form(home, fields["email"], problem, status=400)
+        client = request.client.host if request.client else "unknown"
+        if not self.registrations.allow(client):
+            problem = "Too many new accounts from your address; try again in an hour."
+            return self._form(home, fields["email"], problem, status=429)
+        try:
+            problem = await self._hash(
+                self.register, fields["email"], fields["password"], fields["confirm"]
+            )
+        except BusyError:
+            return self._form(home, fields["email"], BUSY, status=429)
         if problem is not None:
             return self._form(home, fields["email"], problem, status=400)
         return RedirectResponse(home, status_code=303)

@@ -16,8 +16,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Images that claim more pixels than this are refused before any pixel is decoded: a
-#: "decompression bomb" is a small file that claims e.g. 30000 x 30000 pixels.
+#: "decompression bomb" is a small file that claims e.g. 30000 x 30000 pixels. JPEG decodes
+#: at 1/8 scale when asked (a 100-megapixel photo never exists in full); other formats are
+#: decoded whole, so they get the lower bound, which keeps one image under ~150 MB.
 MAX_PIXELS = 120_000_000
+MAX_PIXELS_DECODED_WHOLE = 36_000_000
 #: Files larger than this are refused without being read.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Images are shrunk while loading so that their longer side is at most this.
@@ -27,7 +30,15 @@ ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 
 class ImageError(ValueError):
-    """An input that cannot be used as an image; the message says what is wrong."""
+    """An input that cannot be used as an image.
+
+    The message is a sentence for the user (no file paths, no raw exception text);
+    ``detail`` keeps the underlying error, for logs.
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def load_image(source: ImageSource, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -54,7 +65,7 @@ def load_image(source: ImageSource, max_side: int = MAX_SIDE) -> tuple[np.ndarra
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"the image data is damaged or truncated ({error})") from None
+        raise ImageError("the image data is damaged or truncated", detail=str(error)) from None
 
 
 def _open(source: str | os.PathLike | bytes) -> Image.Image:
@@ -86,12 +97,13 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP, TIFF)") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"the image cannot be opened ({error})") from None
+        raise ImageError("the image cannot be opened", detail=str(error)) from None
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    limit = MAX_PIXELS if image.format == "JPEG" else MAX_PIXELS_DECODED_WHOLE
+    if width * height > limit:
         raise ImageError(
-            f"the image claims {width}x{height} pixels, more than the {MAX_PIXELS // 10**6} "
-            "megapixels accepted"
+            f"the image has {width}x{height} pixels, more than the {limit // 10**6} "
+            f"megapixels accepted for {image.format or 'this format'}"
         )
     if width < 1 or height < 1:
         raise ImageError("the image has no pixels")

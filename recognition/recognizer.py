@@ -34,6 +34,10 @@ DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
 NO_DIGIT = "no digit found"
+#: A number is read from at most this many separate marks; more is refused unread (reading
+#: costs a classification per mark, and 3000 little bars must not keep a server busy).
+MAX_MARKS = 150
+TOO_MANY_MARKS = "too many marks to read as a number"
 
 
 class WeightsError(ValueError):
@@ -201,6 +205,8 @@ class Recognizer:
         ink_map = find_ink(rgb)
         if not ink_map.components:
             return NumberReading([], reason=NO_DIGIT, detail=ink_map.reason)
+        if len(ink_map.components) > MAX_MARKS:
+            return NumberReading([], reason=TOO_MANY_MARKS)
         to_original = 1.0 / (ink_map.scale * load_scale)
         lines = []
         for line in split_lines(ink_map.components):
