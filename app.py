@@ -39,7 +39,7 @@ from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 from webapp.canvas import StrokeError, done_marker, drawing_pad, event_strokes, render_strokes
 from webapp.guard import RequestGuard, guarded_lifespan, normalize_origin
-from webapp.inputs import MAX_UPLOAD_BYTES, SketchUpload, UploadedImage, allow_folder
+from webapp.inputs import MAX_UPLOAD_BYTES, allow_folder, checked_input
 
 log = logging.getLogger("digits.web")
 
@@ -179,7 +179,7 @@ class DigitApp:
         """A drawing (the sketch input's checked file, or an array) -> (Label value,
         probabilities chart, the 28x28 input enlarged, the drawing kept for the "Inside the
         network" tab)."""
-        return self._predict_drawing(_sketch_image(value), request)
+        return self._predict_drawing(_sketch_image(checked_input(value)), request)
 
     def predict_strokes(
         self, event: gr.EventData, request: gr.Request | None = None
@@ -204,6 +204,7 @@ class DigitApp:
     ) -> tuple[Any, pd.DataFrame, Any, Any]:
         """Image file (its checked path, or bytes) -> (Label value, probabilities chart, the
         28x28 input enlarged, the file kept for the "Inside the network" tab)."""
+        path = checked_input(path)
         if not path:
             return "upload an image of a digit", _chart(None), None, None
         prediction = self._predict(path)
@@ -238,6 +239,7 @@ class DigitApp:
     ) -> tuple[str, Any, pd.DataFrame]:
         """Image file (its checked path, or bytes) -> (the number read, the image with a box
         per digit, a digit table)."""
+        path = checked_input(path)
         if not path:
             return "", None, _digit_table(None)
         return self._read(path, "upload", request)
@@ -411,10 +413,11 @@ def _examples(pattern: str) -> list[str]:
 NUMBER_CANVAS = (560, 200)
 
 
-def _image_input(elem_id: str, label: str) -> UploadedImage:
-    """An image input from a file, the webcam or the clipboard, passed on as the checked file
-    untouched (``image_mode=None``), so that our loader composites transparency itself."""
-    return UploadedImage(
+def _image_input(elem_id: str, label: str) -> gr.Image:
+    """An image input from a file, the webcam or the clipboard. Its events run with
+    ``preprocess=False``: the handler checks the file itself and passes it on untouched, so
+    that our loader composites transparency and shrinks huge images while decoding."""
+    return gr.Image(
         elem_id=elem_id,
         type="filepath",
         image_mode=None,
@@ -432,6 +435,7 @@ def build_app(
     handlers = DigitApp(recognizer, Recorder(store) if store is not None else None)
     allow_folder(EXAMPLES)  # the example images may be sent back as inputs
     work = {"concurrency_id": "recognition", "concurrency_limit": RECOGNITION_WORKERS}
+    files = {**work, "preprocess": False}  # inputs checked by the handlers (webapp.inputs)
     every = max(60, min(cache_seconds, 3600) // 4)
     with gr.Blocks(
         title="Handwritten digit recognizer", delete_cache=(every, cache_seconds)
@@ -439,7 +443,7 @@ def build_app(
         gr.Markdown(INTRO)
         current = gr.State(None)  # the last digit input, for "Inside the network"
         # For API callers: /predict_sketch takes the image editor's dict (composite only).
-        sketch_api = SketchUpload(visible=False, type="numpy", elem_id="sketch-api")
+        sketch_api = gr.Sketchpad(visible=False, elem_id="sketch-api")
         sketch_api_button = gr.Button(visible=False)
         if store is not None:
             signed_in = gr.Markdown(elem_id="signed-in")
@@ -522,7 +526,7 @@ def build_app(
             sketch_api,
             answer,
             api_name="predict_sketch",
-            **work,
+            **files,
         )
         sketch.draw(
             _release_memory(handlers.predict_strokes),
@@ -538,14 +542,14 @@ def build_app(
             upload,
             answer,
             api_name="predict_upload",
-            **work,
+            **files,
         )
         upload.change(
             _release_memory(handlers.predict_upload),
             upload,
             answer,
             api_visibility="private",
-            **work,
+            **files,
         )
         inside_tab.select(
             _release_memory(handlers.inside), current, inside, api_visibility="private", **work
@@ -556,14 +560,14 @@ def build_app(
             number_upload,
             number_outputs,
             api_name="read_number",
-            **work,
+            **files,
         )
         number_upload.change(
             _release_memory(handlers.read_number),
             number_upload,
             number_outputs,
             api_visibility="private",
-            **work,
+            **files,
         )
         number_sketch.draw(
             _release_memory(handlers.read_number_strokes),

@@ -8,6 +8,7 @@ pytest's temporary folder, never over tracked files (``docs/`` is refreshed by
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import pytest
@@ -111,7 +112,7 @@ def test_touch_draws_on_a_phone_without_scrolling(browser, app_url, tmp_path):
     for stroke in SEVEN:
         points = [canvas_point(page, "sketch", *p) for p in stroke]
         path = [points[0]]
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             path += [(x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10) for k in range(1, 11)]
         kind = "touchStart"
         for x, y in path:

@@ -1,10 +1,11 @@
 """Image inputs that only ever hand the app a file a user sent, never one off the server's disk.
 
 Gradio passes a file payload given as ``{"path": ...}`` *without* its ``meta`` marker to the
-component unchecked, so an API call could name any file the server can read. These
-components check the path themselves: it must be inside Gradio's upload folder (where every
+component unchecked, so an API call could name any file the server can read. The app's
+image events therefore run with Gradio's preprocessing off and check the path here
+(:func:`checked_input`): it must be inside Gradio's upload folder (where every
 upload and every example shown on the page lives) or the app's own example folder, and no
-larger than the upload limit. They never decode the image: the recognition pipeline does
+larger than the upload limit. Nothing here decodes the image: the recognition pipeline does
 that, shrinking huge images while decoding.
 """
 
@@ -78,28 +79,14 @@ def _data_url(url: str) -> bytes:
         raise gr.Error("The image data could not be decoded.") from None
 
 
-class UploadedImage(gr.Image):
-    """A ``gr.Image`` whose value reaches the handler as the checked path of the file the user
-    sent (or its bytes), untouched: transparency, EXIF rotation and size are the pipeline's
-    business."""
-
-    def preprocess(self, payload: Any) -> str | bytes | None:  # type: ignore[override]
-        return checked_file(payload)
-
-    def get_block_name(self) -> str:
-        return "image"  # the page shows Gradio's own image input
-
-
-class SketchUpload(gr.Sketchpad):
-    """A ``gr.Sketchpad`` for API callers (``/predict_sketch`` with the image editor's dict
-    ``{"background", "layers", "composite"}``): only ``composite``, the flattened drawing, is
-    read, as a checked file; ``background`` and ``layers`` are ignored, whatever they hold."""
-
-    def preprocess(self, payload: Any) -> str | bytes | None:  # type: ignore[override]
-        if payload is None:
-            return None
-        composite = payload.get("composite") if isinstance(payload, dict) else payload.composite
-        return checked_file(composite)
-
-    def get_block_name(self) -> str:
-        return "imageeditor"
+def checked_input(value: Any) -> Any:
+    """What an image input's event hands its handler when Gradio's preprocessing is off
+    (``preprocess=False``): a file payload becomes :func:`checked_file`'s path or bytes; an
+    image editor dict keeps only its ``composite`` (``background`` and ``layers`` are
+    ignored, whatever they hold), checked likewise. Anything else (an array from a Python
+    caller, None) is returned as it is."""
+    if isinstance(value, dict) and "composite" in value:
+        value = value["composite"]
+    if isinstance(value, dict) and ("path" in value or "url" in value):
+        return checked_file(value)
+    return value
