@@ -440,3 +440,107 @@ def test_signed_in_page_keeps_a_drawing_as_one_history_entry(server, tmp_path):
     assert first[0] == str(history[0]["id"]) and first[4] == "7"
     assert shown == {entry["id"] for entry in history[:50]}
     assert shown.isdisjoint(bobs)
+
+
+# -- attacks on sign-in and registration ---------------------------------------------------
+
+
+def from_address(address: str) -> httpx.HTTPTransport:
+    """A transport whose connections come from another loopback address: another client."""
+    return httpx.HTTPTransport(local_address=address)
+
+
+def test_parallel_guesses_cannot_outrun_the_throttle(server):
+    """30 wrong passwords at once from one client: a few are checked, the rest refused
+    unchecked at once; Bob, signing in from elsewhere, is not held back."""
+    import asyncio
+
+    url, _ = server
+
+    async def burst() -> list[int]:
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(transport=transport, timeout=60) as client:
+            form = {"username": BOB[0], "password": "a-wrong-guess"}
+            answers = await asyncio.gather(
+                *[client.post(url + "login", data=form) for _ in range(30)]
+            )
+        return [answer.status_code for answer in answers]
+
+    started = time.monotonic()
+    codes = asyncio.run(burst())
+    assert time.monotonic() - started < 10
+    assert codes.count(400) <= 5 and codes.count(429) >= 25, codes
+    started = time.monotonic()
+    assert login(url, *BOB).status_code == 200
+    assert time.monotonic() - started < 2
+
+
+def test_over_long_names_are_refused_before_any_work(server):
+    url, _ = server
+    started = time.monotonic()
+    answer = login(url, "a" * 5000 + "@example.com", "whatever-password")
+    assert answer.status_code == 400 and time.monotonic() - started < 0.5
+    huge = httpx.post(url + "login", data={"username": "a" * 100_000, "password": "x"})
+    assert huge.status_code == 413
+
+
+def test_look_alike_emails_make_no_accounts(server):
+    url, db = server
+    users = Store(db).user_count()
+    with httpx.Client(transport=from_address("127.0.0.4")) as client:
+        fullwidth = "\uff41\uff4c\uff49\uff43\uff45@example.com"  # alice in fullwidth letters
+        folded = client.post(
+            url + "register",
+            data={"email": fullwidth, "password": "password-1", "confirm": "password-1"},
+        )
+        assert folded.status_code == 303  # the same answer as for any address...
+        for look_alike in ("\u0430lice@example.com", "al\u200bice@example.com"):
+            refused = client.post(
+                url + "register",
+                data={"email": look_alike, "password": "password-1", "confirm": "password-1"},
+            )
+            assert refused.status_code == 400 and "plain email" in refused.text
+    assert Store(db).user_count() == users  # ...but no account was made
+    assert login(url, *ALICE).status_code == 200  # and Alice's is untouched
+    assert login(url, fullwidth, ALICE[1]).status_code == 200  # it is Alice's address
+
+
+def test_registrations_are_limited_per_client(server):
+    url, _ = server
+    with httpx.Client(transport=from_address("127.0.0.3")) as client:
+        codes = [
+            client.post(
+                url + "register",
+                data={
+                    "email": f"bulk{n}@example.com",
+                    "password": "password-1",
+                    "confirm": "password-1",
+                },
+            ).status_code
+            for n in range(12)
+        ]
+    assert codes[:10] == [303] * 10 and codes[10:] == [429, 429]
+
+
+def test_signing_out_ends_every_session_of_the_user(server):
+    url, _ = server
+    first = login(url, "Alice@Example.COM", ALICE[1])
+    second = login(url, ALICE[0], ALICE[1])
+    assert first.status_code == second.status_code == 200
+    assert httpx.get(url + "config", cookies=second.cookies).status_code == 200
+    httpx.get(url + "logout", cookies=first.cookies)
+    assert httpx.get(url + "config", cookies=first.cookies).status_code == 401
+    assert httpx.get(url + "config", cookies=second.cookies).status_code == 401
+
+
+def test_sessions_expire(tmp_path):
+    db = tmp_path / "digits.db"
+    add_user(db, *ALICE)
+    process, url = start_server(["--accounts", "--db", str(db), "--session-hours", "0.001"])
+    try:
+        session = login(url, *ALICE)
+        assert httpx.get(url + "config", cookies=session.cookies).status_code == 200
+        time.sleep(6)  # 3.6 s, checked every 0.9 s
+        assert httpx.get(url + "config", cookies=session.cookies).status_code == 401
+    finally:
+        stop_server(process)
