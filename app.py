@@ -139,26 +139,34 @@ def _sketch_image(value: dict | np.ndarray | str | bytes | None) -> np.ndarray |
 def _release_memory(handler: Callable) -> Callable:
     """Give freed memory back to the system after each request: glibc keeps large freed
     blocks in its heap otherwise, and a server that peaked once would stay that large."""
-    trim = _malloc_trim()
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
         finally:
-            trim()
+            _TRIM()
 
     return wrapped
 
 
 def _malloc_trim() -> Callable[[], None]:
+    """glibc's ``malloc_trim(0)``, or a no-op where the C library has none."""
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        trim = libc.malloc_trim if libc is not None else None
+        trim = ctypes.CDLL(name).malloc_trim if name else None
     except (OSError, AttributeError):
         trim = None
-    return (lambda: trim(0) and None) if trim is not None else (lambda: None)
+    if trim is None:
+        return lambda: None
+
+    def release() -> None:
+        trim(0)
+
+    return release
+
+
+_TRIM = _malloc_trim()
 
 
 class DigitApp:
@@ -187,7 +195,7 @@ class DigitApp:
         """The canvas's ``draw`` event -> the outputs of :meth:`predict_sketch` and the
         ``done`` marker for the page."""
         data, seq = event_strokes(event)
-        return (*self._predict_drawing(_rendered(data, 280, 280), request), done_marker(seq))
+        return (*self._predict_drawing(_rendered(data, *DIGIT_CANVAS), request), done_marker(seq))
 
     def _predict_drawing(
         self, drawing: np.ndarray | None, request: gr.Request | None
@@ -410,6 +418,9 @@ def _examples(pattern: str) -> list[str]:
     return [str(path) for path in sorted(EXAMPLES.glob(pattern))]
 
 
+#: The canvases' sizes in pixels (width, height): what the page draws on and the server
+#: redraws the strokes at.
+DIGIT_CANVAS = (280, 280)
 NUMBER_CANVAS = (560, 200)
 
 
@@ -454,8 +465,7 @@ def build_app(
                     with gr.Tab("Draw", id="draw"):
                         sketch = drawing_pad(
                             "sketch",
-                            280,
-                            280,
+                            *DIGIT_CANVAS,
                             18,
                             "Draw a digit here",
                             "sketch-done",
