@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import functools
 import getpass
+import json
 import logging
 import os
 import sys
@@ -34,7 +35,8 @@ import pandas as pd
 from accounts import Accounts, Store, StoreError, export_corrections, hash_password
 from accounts.history import Recognition, Recorder, history_html
 from accounts.security import normalize_email, registration_problem
-from recognition import ImageError, Recognizer, load_image
+from recognition import NOT_A_DIGIT, ImageError, Recognizer, load_image
+from recognition.imageio import NOT_AN_IMAGE
 from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 from webapp.canvas import StrokeError, done_marker, drawing_pad, event_strokes, render_strokes
@@ -71,9 +73,25 @@ each input pixel, computed by `model.backward`, the same backpropagation that tr
 network: red where more ink would raise the score, blue where it would lower it.
 """
 NO_DIGIT_TEXT = "no digit found"
+NOT_DIGIT_TEXT = (
+    "**That doesn't look like a digit.** The network's best digit guesses are listed, "
+    "but it thinks none of them is likely. Draw one digit, 0-9."
+)
+#: Runs in the browser when the Label changes: the refusal in words, or nothing.
+VERDICT_JS = (
+    f"(value) => (value && value.label === {json.dumps(NOT_A_DIGIT)}) ? "
+    f"{json.dumps(NOT_DIGIT_TEXT)} : ''"
+)
 
 CSS = """
 #seen img { image-rendering: pixelated; }
+#intro h1 { margin-bottom: 0.2em; }
+.caption p { margin: 0 0 -6px 2px; }
+#verdict:empty { display: none; }
+@media (max-width: 640px) {
+  #intro-more { display: none; }
+  #intro h1 { font-size: 1.5rem; }
+}
 footer { display: none !important; }
 table.history { border-collapse: collapse; width: 100%; }
 table.history th, table.history td { padding: 4px 8px; border-bottom: 1px solid #8884;
@@ -82,12 +100,74 @@ table.history td.thumb img { max-height: 56px; max-width: 96px; border: 1px soli
 table.history td.answer { font-size: 1.3em; font-weight: 600; }
 """
 
+#: In the page's <head>: what Gradio's own markup lacks for keyboards and screen readers.
+#: Arrow keys, Home and End move between tabs (the WAI-ARIA tabs pattern); the chart and the
+#: numbered-boxes picture get names a screen reader can say.
+HEAD = r"""
+<script>
+(() => {
+  const NOT_AN_IMAGE = __NOT_AN_IMAGE__;
+  document.addEventListener('keydown', (event) => {
+    const tab = event.target.closest && event.target.closest('[role="tab"]');
+    if (!tab) return;
+    const keys = {ArrowRight: 1, ArrowLeft: -1, Home: 'first', End: 'last'};
+    if (!(event.key in keys)) return;
+    const list = tab.closest('[role="tablist"]') || tab.parentElement;
+    const tabs = [...list.querySelectorAll('[role="tab"]')].filter(t => !t.disabled);
+    const here = tabs.indexOf(tab);
+    const step = keys[event.key];
+    const next = step === 'first' ? 0 : step === 'last' ? tabs.length - 1
+      : (here + step + tabs.length) % tabs.length;
+    event.preventDefault();
+    tabs[next].focus();
+    tabs[next].click();
+  });
+  const names = {
+    '#probabilities': 'Bar chart: the probability of each digit 0 to 9, and of not a digit',
+  };
+  const alts = {
+    '#number-boxes img': 'The image with a numbered box around each digit found',
+  };
+  const label = () => {
+    for (const [selector, name] of Object.entries(names)) {
+      document.querySelectorAll(selector + ' svg, ' + selector + ' canvas').forEach(el => {
+        if (el.getAttribute('aria-label') !== name) {
+          el.setAttribute('role', 'img'); el.setAttribute('aria-label', name);
+        }
+      });
+    }
+    for (const [selector, alt] of Object.entries(alts)) {
+      const first = document.querySelector(selector);
+      if (first && first.alt !== alt) first.alt = alt;
+      document.querySelectorAll(selector).forEach((img, i) => {
+        if (i > 0 && img.alt) img.alt = '';  // the coloured masks repeat the boxes
+      });
+    }
+  };
+  // Gradio's own upload check says "Invalid file type: x. Only image/* allowed."; say it
+  // as the server says it for a file it cannot read.
+  const explain = () => {
+    document.querySelectorAll('.toast-text, [data-testid="toast-text"]').forEach(el => {
+      const match = el.textContent.match(/Invalid file type: (.*)\. Only image\/\* allowed\./);
+      if (match) el.textContent = `${match[1]} is ${NOT_AN_IMAGE}.`;
+    });
+  };
+  new MutationObserver(() => { label(); explain(); })
+    .observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>
+""".replace("__NOT_AN_IMAGE__", json.dumps(NOT_AN_IMAGE))
+
 INTRO = """
 # Handwritten digit recognizer
-Draw a digit, upload a photo or scan of one, or read a whole number. The network is a small
-CNN written from scratch in NumPy (nnlite), 99.6 % on the MNIST test set. Before it sees
-your image, the image is made to look like MNIST: ink found, centred and scaled, strokes
-evened out. The 28 x 28 picture is exactly what the network saw.
+Draw a digit, upload a photo or scan of one, or read a whole number.
+"""
+#: The rest of the introduction (hidden on a phone, where the canvas matters more).
+INTRO_MORE = """
+The network is a small CNN written from scratch in NumPy (nnlite), 99.6 % on the MNIST test
+set; it also says when something is not a digit at all. Before it sees your image, the image
+is made to look like MNIST: ink found, centred and scaled, strokes evened out. The 28 x 28
+picture is exactly what the network saw.
 """
 
 
@@ -98,17 +178,60 @@ def _enlarge(digit: np.ndarray, factor: int = 10) -> np.ndarray:
     )
 
 
-def _chart(probabilities: np.ndarray | None) -> pd.DataFrame:
-    values = np.zeros(10) if probabilities is None else probabilities
-    return pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": values.astype(float)})
+#: The chart's and the Label's name for the network's eleventh output.
+NOT_DIGIT_BAR = "none"
+
+
+def _chart(prediction: Prediction | None) -> pd.DataFrame:
+    """Bar-chart data: the ten digits' probabilities and "not digit" (they sum to 1)."""
+    values = np.zeros(11)
+    if prediction is not None and prediction.probabilities is not None:
+        values[:10] = prediction.probabilities
+        values[10] = prediction.not_digit
+    names = [str(d) for d in range(10)] + [NOT_DIGIT_BAR]
+    return pd.DataFrame({"digit": names, "probability": values.astype(float)})
 
 
 def _answer(prediction: Prediction, empty_text: str) -> tuple[Any, pd.DataFrame, Any]:
-    """The three outputs of a prediction: Label value, bar-chart data, enlarged input."""
-    if prediction.label is None:
+    """The three outputs of a prediction: Label value, bar-chart data, enlarged input. Ink
+    that is not a digit gets the label "not a digit" (its probability is then the largest)
+    with the digit guesses listed under it."""
+    if prediction.probabilities is None:
         return empty_text, _chart(None), None
     confidences = {str(d): float(p) for d, p in enumerate(prediction.probabilities)}
-    return confidences, _chart(prediction.probabilities), _enlarge(prediction.input)
+    confidences[NOT_A_DIGIT] = prediction.not_digit
+    if prediction.label is None:  # refused: make sure the label reads "not a digit"
+        confidences[NOT_A_DIGIT] = max(prediction.not_digit, *confidences.values())
+    return confidences, _chart(prediction), _enlarge(prediction.input)
+
+
+def _numbered(view: np.ndarray, boxes: list[tuple[int, ...]]) -> np.ndarray:
+    """``(H, W, 3)`` uint8 picture with each box's number written beside its top-left corner
+    (dark on a white tag), so that boxes are told apart by more than their colour."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    picture = Image.fromarray(view)
+    draw = ImageDraw.Draw(picture)
+    size = max(12, min(28, view.shape[0] // 14))
+    font = ImageFont.load_default(size=size)
+    for number, (x0, y0, _, _) in enumerate(boxes, start=1):
+        text = str(number)
+        width = draw.textlength(text, font=font) + 6
+        top = y0 - size - 6 if y0 >= size + 6 else y0
+        draw.rectangle((x0, top, x0 + width, top + size + 4), fill="white", outline="black")
+        draw.text((x0 + 3, top + 1), text, fill="black", font=font)
+    return np.asarray(picture)
+
+
+def _in_words(label_value: Any) -> str:
+    """The Label's value as the few words the drawing pad shows under its canvas:
+    "Reads 7 (98%)", "Not a digit (87%)", or the prompt."""
+    if not isinstance(label_value, dict):
+        return str(label_value or "")
+    best = max(label_value, key=label_value.get)
+    if best == NOT_A_DIGIT:
+        return f"Not a digit ({label_value[best]:.0%})"
+    return f"Reads {best} ({label_value[best]:.0%})"
 
 
 def _unusable(error: ImageError) -> gr.Error:
@@ -195,7 +318,8 @@ class DigitApp:
         """The canvas's ``draw`` event -> the outputs of :meth:`predict_sketch` and the
         ``done`` marker for the page."""
         data, seq = event_strokes(event)
-        return (*self._predict_drawing(_rendered(data, *DIGIT_CANVAS), request), done_marker(seq))
+        found = self._predict_drawing(_rendered(data, *DIGIT_CANVAS), request)
+        return (*found, done_marker(seq, _in_words(found[0])))
 
     def _predict_drawing(
         self, drawing: np.ndarray | None, request: gr.Request | None
@@ -231,7 +355,14 @@ class DigitApp:
         except ImageError as error:
             raise _unusable(error) from None
         prediction = view.prediction
-        if prediction.label is None:
+        if prediction.label is None and prediction.probabilities is not None:
+            guess, chance = prediction.top_k[0]
+            status = (
+                f"The last input doesn't look like a digit (not a digit: "
+                f"{prediction.not_digit:.1%}; the best digit guess was {guess} at "
+                f"{chance:.1%}). Here is what the network saw."
+            )
+        elif prediction.label is None:
             status = "No ink was found in the last input: only the first steps can be shown."
         else:
             status = (
@@ -262,7 +393,9 @@ class DigitApp:
         if drawing is None:
             self._forget(request, "number")
             return "", None, _digit_table(None), done_marker(seq)
-        return (*self._read(drawing, "sketch", request), done_marker(seq))
+        number, *rest = self._read(drawing, "sketch", request)
+        said = f"Reads {number}" if number and number[0].isdigit() else number
+        return (number, *rest, done_marker(seq, said.replace("\n", " / ")))
 
     def _predict(self, image: Any) -> Prediction:
         try:
@@ -280,13 +413,15 @@ class DigitApp:
             raise _unusable(error) from None
         self._store_reading(request, image, source, reading)
         view = (np.clip(shown, 0, 1) * 255).astype(np.uint8)
-        if reading.number is None:
-            return reading.reason or NO_DIGIT_TEXT, (view, []), _digit_table(None)
+        marks = [(d.box, str(d.label)) for d in reading.digits]
+        marks += [(mark.box, mark.reason) for mark in reading.skipped]
         boxes = [
-            (tuple(round(v * scale) for v in (x, y, x + w, y + h)), f"{n}: {d.label}")
-            for n, d in enumerate(reading.digits, start=1)
-            for x, y, w, h in [d.box]
+            (tuple(round(v * scale) for v in (x, y, x + w, y + h)), f"{n}: {name}")
+            for n, ((x, y, w, h), name) in enumerate(marks, start=1)
         ]
+        view = _numbered(view, [box for box, _ in boxes])
+        if reading.number is None:
+            return reading.reason or NO_DIGIT_TEXT, (view, boxes), _digit_table(None)
         return reading.number, (view, boxes), _digit_table(reading)
 
     # -- history (only with --accounts, for a signed-in user) -----------------------------
@@ -410,7 +545,7 @@ def _digit_table(reading: NumberReading | None) -> pd.DataFrame:
     if reading is not None:
         for line_number, line in enumerate(reading.lines, start=1):
             for position, digit in enumerate(line, start=1):
-                rows.append([line_number, position, digit.label, round(digit.confidence, 4)])
+                rows.append([line_number, position, digit.label, f"{digit.confidence:.1%}"])
     return pd.DataFrame(rows, columns=["line", "position", "digit", "confidence"])
 
 
@@ -428,12 +563,14 @@ def _image_input(elem_id: str, label: str) -> gr.Image:
     """An image input from a file, the webcam or the clipboard. Its events run with
     ``preprocess=False``: the handler checks the file itself and passes it on untouched, so
     that our loader composites transparency and shrinks huge images while decoding."""
+    gr.Markdown(f"**{label}**", elem_classes="caption")
     return gr.Image(
         elem_id=elem_id,
         type="filepath",
         image_mode=None,
         sources=["upload", "webcam", "clipboard"],
         label=label,
+        show_label=False,
     )
 
 
@@ -451,7 +588,8 @@ def build_app(
     with gr.Blocks(
         title="Handwritten digit recognizer", delete_cache=(every, cache_seconds)
     ) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
+        gr.Markdown(INTRO_MORE, elem_id="intro-more")
         current = gr.State(None)  # the last digit input, for "Inside the network"
         # For API callers: /predict_sketch takes the image editor's dict (composite only).
         sketch_api = gr.Sketchpad(visible=False, elem_id="sketch-api")
@@ -478,23 +616,30 @@ def build_app(
                         gr.Examples(_examples("[a-k]*_*.*") + _examples("[p-z]*_*.*"), upload)
                 with gr.Column(scale=1, min_width=300):
                     pred = gr.Label(num_top_classes=3, elem_id="pred", label="Prediction")
-                    chart = gr.BarPlot(
-                        _chart(None),
-                        x="digit",
-                        y="probability",
-                        y_lim=[0, 1],
-                        sort="x",
-                        label="All ten probabilities",
-                        elem_id="probabilities",
-                        height=220,
-                    )
-                    seen = gr.Image(
-                        elem_id="seen",
-                        label="What the network saw (28 x 28, enlarged)",
-                        interactive=False,
-                        height=280,
-                        width=280,
-                    )
+                    verdict = gr.Markdown("", elem_id="verdict")
+                    with gr.Row(equal_height=False, elem_id="answer-pictures"):
+                        with gr.Column(scale=0, min_width=180):
+                            gr.Markdown("What the network saw (28 x 28)", elem_classes="caption")
+                            seen = gr.Image(
+                                elem_id="seen",
+                                show_label=False,
+                                interactive=False,
+                                height=168,
+                                width=168,
+                                buttons=[],
+                                alt_text="The 28 x 28 image the network saw, enlarged",
+                            )
+                        with gr.Column(scale=1, min_width=240):
+                            chart = gr.BarPlot(
+                                _chart(None),
+                                x="digit",
+                                y="probability",
+                                y_lim=[0, 1],
+                                sort="x",
+                                label="Probability of each digit, and of not a digit",
+                                elem_id="probabilities",
+                                height=200,
+                            )
             with gr.Tab("Number", id="number-tab"):
                 gr.Markdown(
                     "Upload or draw a whole number: a PIN, a phone number, lines of digits."
@@ -515,8 +660,9 @@ def build_app(
                         number_done = gr.HTML(visible="hidden", elem_id="number-done")
                     with gr.Column(min_width=300):
                         number_text = gr.Textbox(label="Number read", elem_id="number-text")
+                        gr.Markdown("**Digits found**, numbered", elem_classes="caption")
                         number_boxes = gr.AnnotatedImage(
-                            label="Digits found", elem_id="number-boxes"
+                            label="Digits found", elem_id="number-boxes", show_label=False
                         )
                         number_table = gr.Dataframe(
                             _digit_table(None), label="Each digit", elem_id="number-digits"
@@ -531,6 +677,8 @@ def build_app(
             gr.api(history.correct, api_name="correct")
 
         answer = [pred, chart, seen, current]
+        # The page's words for a refusal, in the browser (the API's outputs stay the same).
+        pred.change(None, pred, verdict, js=VERDICT_JS, api_visibility="private", queue=False)
         sketch_api_button.click(
             _release_memory(handlers.predict_sketch),
             sketch_api,
@@ -592,28 +740,40 @@ def build_app(
     return demo
 
 
+def _picture(caption: str, elem_id: str, height: int | None = None) -> gr.Image:
+    """An output picture with its caption above it, never over it (a Gradio image's label
+    floats over its top rows), and the caption as its alt text."""
+    gr.Markdown(f"**{caption}**", elem_classes="caption")
+    return gr.Image(
+        elem_id=elem_id,
+        show_label=False,
+        interactive=False,
+        height=height,
+        buttons=["fullscreen"],
+        alt_text=caption,
+    )
+
+
 def _inside_tab(handlers: DigitApp) -> list[gr.components.Component]:
     """The "Inside the network" tab's outputs: status, steps, saliency, filters, and one
     image per convolution block."""
     gr.Markdown(INSIDE_INTRO)
     status = gr.Markdown(elem_id="inside-status")
-    steps = gr.Image(label="Preprocessing, step by step", elem_id="inside-steps", interactive=False)
+    steps = _picture("Preprocessing, step by step", "inside-steps")
     gr.Markdown("\n".join(f"{caption}." for caption in STEP_CAPTIONS.values()))
     with gr.Row(equal_height=False):
-        saliency = gr.Image(
-            label="Saliency: red raises the score, blue lowers it",
-            elem_id="saliency",
-            interactive=False,
-            height=300,
-        )
-        filters = gr.Image(
-            label="First layer's 32 filters (red > 0, blue < 0)",
-            elem_id="filters",
-            interactive=False,
-            height=300,
-        )
+        with gr.Column(min_width=280):
+            saliency = _picture(
+                "Saliency: red where more ink raises the answer's score, blue where it lowers it",
+                "saliency",
+                height=300,
+            )
+        with gr.Column(min_width=280):
+            filters = _picture(
+                "The first layer's 32 filters (red > 0, blue < 0)", "filters", height=300
+            )
     maps = [
-        gr.Image(label=caption, elem_id=f"feature-maps-{index}", interactive=False)
+        _picture(caption, f"feature-maps-{index}")
         for index, caption in enumerate(handlers.inside_captions, start=1)
     ]
     return [status, steps, saliency, filters, *maps]
@@ -806,6 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_file_size=MAX_UPLOAD_BYTES,
         app_kwargs=app_kwargs,
         css=CSS,
+        head=HEAD,
         theme=gr.themes.Soft(),
         prevent_thread_lock=True,
         quiet=False,

@@ -7,12 +7,18 @@ API tests.
 
 from __future__ import annotations
 
+import numpy as np
+
 import nnlite as nl
 
+#: The index of the eleventh output, "not a digit" (outputs 0-9 are the digits).
+NOT_DIGIT = 10
 
-def build_model() -> nl.Sequential:
+
+def build_model(classes: int = 11) -> nl.Sequential:
     """The shipped CNN: two 3x3 conv blocks (32, 64 channels) with batch norm, then a
-    256-unit dense layer with dropout. Input (N, 1, 28, 28) in [0, 1]; output (N, 10) logits."""
+    256-unit dense layer with dropout. Input (N, 1, 28, 28) in [0, 1]; output (N, classes)
+    logits: the ten digits, then (with 11 classes) "not a digit"."""
 
     def conv_block(in_channels: int, out_channels: int) -> list[nl.Layer]:
         return [
@@ -28,8 +34,26 @@ def build_model() -> nl.Sequential:
         + conv_block(32, 64)
         + conv_block(64, 64)
         + [nl.MaxPool2D(2)]
-        + [nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.4), nl.Dense(256, 10)]
+        + [nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.4), nl.Dense(256, classes)]
     )
+
+
+def widen_classifier(model: nl.Sequential, classes: int) -> nl.Sequential:
+    """A copy of ``model`` whose last Dense layer has ``classes`` outputs: the old outputs'
+    weights are kept, new outputs start at zero weight and a bias of -4 (rarely chosen at
+    first), so a trained 10-digit model can learn an extra class without forgetting."""
+    layers = list(model.layers)
+    index = max(i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense))
+    old = layers[index]
+    if old.out_features >= classes:
+        return model
+    new = nl.Dense(old.in_features, classes)
+    new.weight.data[:] = 0.0
+    new.weight.data[: old.out_features] = old.weight.data
+    new.bias.data[:] = np.float32(-4.0)
+    new.bias.data[: old.out_features] = old.bias.data
+    layers[index] = new
+    return nl.Sequential(layers, metadata=dict(model.metadata))
 
 
 def reference_network() -> nl.Sequential:

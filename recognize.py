@@ -6,11 +6,14 @@ Prints one JSON object per file, one per line, in input order:
 
     {"file": F, "label": 7, "confidence": 0.98, "top_k": [[7, 0.98], [1, 0.01], [9, 0.004]]}
     {"file": F, "label": null, "reason": "no digit found"}
+    {"file": F, "label": null, "reason": "not a digit", "top_k": [[4, 0.41], [1, 0.03], ...]}
     {"file": F, "number": "4071",
-     "digits": [{"label": 4, "confidence": 0.99, "box": [x, y, w, h]}, ...]}
+     "digits": [{"label": 4, "confidence": 0.99, "box": [x, y, w, h]}, ...],
+     "skipped": [{"box": [x, y, w, h], "reason": "not a digit"}]}
     {"file": F, "error": "what is wrong"}
 
-Exit status: 0 when every file was read, 1 when any file could not be used, 2 when the
+"Not a digit" is an answer (a letter, a doodle, a speck), not an error: the digit guesses stay
+listed. Exit status: 0 when every file was read, 1 when any file could not be used, 2 when the
 weights cannot be loaded (one line on stderr). No traceback ever reaches the user.
 """
 

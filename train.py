@@ -6,6 +6,14 @@
     python train.py --evaluate weights/mnist_cnn.npz # accuracy, per class, confusion matrix
     python train.py --extra corrections/             # fine-tune the shipped model on users'
                                                      # corrections (app.py --export-corrections)
+    python train.py --evaluate weights/mnist_cnn.npz --calibration docs/calibration.png
+
+The model has eleven outputs: the ten digits and *not a digit*, trained on synthesized
+letters, symbols, doodles, specks, digit fragments and overlapping digits (``negatives.py``,
+cached under ``build/negatives/``). The last ``--holdout`` training digits are kept out of
+training: after the last epoch a temperature is fitted on them (and on held-out negatives)
+and folded into the last layer, so the confidences are calibrated (``calibration.py``), and
+the not-a-digit threshold is measured on them.
 
 A checkpoint (model, optimizer, epoch, history) is written after every epoch next to the
 output as ``<out>.ckpt.npz``; Ctrl-C saves one before exiting, and ``--resume`` continues.
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +34,15 @@ import numpy as np
 
 import nnlite as nl
 from augment import AugmentConfig, augment_batch
-from models import build_model
+from calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    fold_temperature,
+    log_softmax,
+    logits_of,
+    reliability_diagram,
+)
+from models import NOT_DIGIT, build_model, widen_classifier
 from nnlite.model import load_arrays, save_arrays
 
 ROOT = Path(__file__).resolve().parent
@@ -33,6 +50,11 @@ DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
 MAX_MISTAKES_SHOWN = 200  # tiles in the --mistakes picture (a weak model has thousands)
 DEFAULT_FINETUNED = ROOT / "weights" / "mnist_cnn_finetuned.npz"
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+#: Where synthesized not-a-digit images are kept between runs (``DIGITS_NEGATIVES_CACHE``
+#: moves it, e.g. for tests).
+NEGATIVES_CACHE = Path(os.environ.get("DIGITS_NEGATIVES_CACHE", ROOT / "build" / "negatives"))
+#: Held-out not-a-digit images made (with another seed) to fit the temperature on.
+HELD_OUT_NEGATIVES = 3_000
 
 
 def learning_rate(base_lr: float, epoch: float, epochs: int, warmup: float = 1.0) -> float:
@@ -79,18 +101,23 @@ def format_seconds(seconds: float) -> str:
 
 
 def evaluate(model: nl.Sequential, images: np.ndarray, labels: np.ndarray) -> dict:
-    """Accuracy, per-class accuracy and the confusion matrix (rows: true, columns: predicted)."""
+    """Accuracy, per-class accuracy and the confusion matrix (rows: true digit, columns:
+    predicted class; an eleventh column counts the digits called "not a digit", which are
+    errors). ``images`` ``(N, 28, 28)`` uint8, ``labels`` ``(N,)``."""
     probabilities = model.predict(nl.data.to_images(images))
     predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=np.int64)
+    classes = probabilities.shape[1]
+    confusion = np.zeros((10, classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    per_class = confusion.diagonal()[:10] / np.maximum(confusion.sum(axis=1), 1)
     return {
         "accuracy": float((predicted == labels).mean()),
         "per_class": per_class.tolist(),
         "confusion": confusion,
         "predicted": predicted,
         "confidence": probabilities.max(axis=1),
+        "probabilities": probabilities,
+        "refused": int((predicted == NOT_DIGIT).sum()) if classes > NOT_DIGIT else 0,
     }
 
 
@@ -100,8 +127,11 @@ def print_evaluation(result: dict, count: int) -> None:
     print("per-class accuracy:")
     for digit, accuracy in enumerate(result["per_class"]):
         print(f"  {digit}: {accuracy * 100:6.2f}%")
-    print("confusion matrix (rows: true digit, columns: predicted):")
-    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    if result["confusion"].shape[1] > NOT_DIGIT:
+        print(f"refused as not a digit: {result['refused']}")
+    print("confusion matrix (rows: true digit, columns: predicted; ' no': not a digit):")
+    names = [str(d) for d in range(10)] + ["no"] * (result["confusion"].shape[1] - 10)
+    print("      " + "".join(f"{d:>6}" for d in names))
     for digit, row in enumerate(result["confusion"]):
         print(f"  {digit}: " + "".join(f"{v:>6}" for v in row))
 
@@ -173,6 +203,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with --evaluate: also draw the misclassified test digits, with true and "
         "predicted labels, as a picture grid",
     )
+    parser.add_argument(
+        "--negatives",
+        type=int,
+        default=30_000,
+        help="synthesized not-a-digit images to train the eleventh output on (30000; "
+        "0 trains a ten-digit model)",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=int,
+        default=5_000,
+        help="training digits kept out of training to fit the temperature on (5000)",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="PNG",
+        help="with --evaluate: draw a reliability diagram (accuracy against confidence) and "
+        "print the expected calibration error",
+    )
     finetune = parser.add_argument_group("fine-tuning on users' corrections")
     finetune.add_argument(
         "--extra",
@@ -195,6 +245,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.mistakes is not None and args.evaluate is None:
         parser.error("--mistakes needs --evaluate MODEL")
+    if args.calibration is not None and args.evaluate is None:
+        parser.error("--calibration needs --evaluate MODEL")
     if args.extra is not None and args.init is None:
         args.init = DEFAULT_OUT
     fine_tuning = args.extra is not None
@@ -206,6 +258,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
+    if min(args.negatives, args.holdout) < 0:
+        parser.error("--negatives and --holdout cannot be negative")
     return args
 
 
@@ -236,12 +290,95 @@ def mix_extra(
 
 
 def load_start(args: argparse.Namespace) -> nl.Sequential:
-    """A fresh model, or the ``--init`` model to fine-tune."""
+    """A fresh model, or the ``--init`` model to fine-tune (a ten-digit one gains the
+    not-a-digit output when ``--negatives`` asks for it)."""
+    classes = 11 if args.negatives else 10
     if args.init is None:
-        return build_model()
+        return build_model(classes)
     model = nl.load(args.init)
     print(f"starting from {args.init}")
+    outputs = model.predict(np.zeros((1, 1, 28, 28), np.float32)).shape[1]
+    if outputs < classes:
+        print(f"adding the not-a-digit output to its {outputs}")
+        model = widen_classifier(model, classes)
     return model
+
+
+def split_holdout(
+    images: np.ndarray, labels: np.ndarray, holdout: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The last ``holdout`` images (at most a tenth of them) kept out of training:
+    ``(train images, train labels, held-out images, held-out labels)``."""
+    holdout = min(holdout, len(images) // 10)
+    cut = len(images) - holdout
+    return images[:cut], labels[:cut], images[cut:], labels[cut:]
+
+
+def load_negatives(
+    count: int, seed: int, digits: np.ndarray, labels: np.ndarray, judge: nl.Sequential | None
+) -> np.ndarray:
+    """``(count, 28, 28)`` uint8 synthesized not-a-digit inputs (``negatives.py``), cached in
+    NEGATIVES_CACHE under a name that changes with the generator's code and its inputs."""
+    import negatives
+
+    if count == 0:
+        return np.zeros((0, 28, 28), np.uint8)
+    code = hashlib.sha256(Path(negatives.__file__).read_bytes()).hexdigest()[:12]
+    name = f"{code}-{seed}-{count}-{len(digits)}-{'judged' if judge else 'plain'}.npz"
+    path = NEGATIVES_CACHE / name
+    if path.is_file():
+        try:
+            with np.load(path) as cached:
+                return cached["images"]
+        except (OSError, ValueError, KeyError):
+            pass  # remade below
+    bar = ProgressBar(count, "not-a-digit images")
+    images, _ = negatives.make_negatives(
+        count,
+        seed,
+        digits,
+        labels,
+        judge=None if judge is None else judge.predict,
+        progress=lambda done: bar.update(done, 0.0, done),
+    )
+    NEGATIVES_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez_compressed(partial, images=images)
+    partial.replace(path)
+    return images
+
+
+def calibrate(
+    model: nl.Sequential,
+    digits: np.ndarray,
+    labels: np.ndarray,
+    not_digits: np.ndarray,
+    seed: int,
+) -> dict:
+    """Fit a temperature on held-out data and fold it into ``model``. The held-out set is the
+    digits ``(N, 28, 28)`` as they are and once more randomly warped (real inputs are rarely
+    as clean as MNIST), and the held-out not-a-digit images. Returns the temperature and what
+    it did to the held-out expected calibration error and refusals."""
+    rng = np.random.default_rng([seed, 99])
+    clean = nl.data.to_images(digits)
+    warped = augment_batch(clean, rng, AugmentConfig())
+    images = np.concatenate([clean, warped, nl.data.to_images(not_digits)])
+    truth = np.concatenate([labels, labels, np.full(len(not_digits), NOT_DIGIT)])
+    logits = logits_of(model, images).astype(np.float64)
+    temperature = fit_temperature(logits, truth)
+    fold_temperature(model, temperature)
+    report = {"temperature": round(temperature, 4), "images": len(truth)}
+    for name, t in (("before", 1.0), ("after", temperature)):
+        probabilities = np.exp(log_softmax(logits / t))
+        confidence, predicted = probabilities.max(axis=1), probabilities.argmax(axis=1)
+        report[f"ece_{name}"] = round(expected_calibration_error(confidence, predicted == truth), 5)
+    is_digit = truth != NOT_DIGIT
+    refused = probabilities[:, NOT_DIGIT] >= 0.5
+    report["digits_refused"] = round(float(refused[is_digit].mean()), 5)
+    report["not_digits_refused"] = (
+        round(float(refused[~is_digit].mean()), 5) if (~is_digit).any() else None
+    )
+    return report
 
 
 def train(args: argparse.Namespace) -> int:
@@ -262,11 +399,23 @@ def train(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    x_train, y_train, x_hold, y_hold = split_holdout(x_train, y_train, args.holdout)
+    digits = (x_train, y_train)  # for the fragments and overlaps of the negatives
     if extra is not None:
         x_train, y_train = mix_extra(x_train, y_train, *extra, args.replay, args.seed)
         print(f"fine-tuning on {len(extra[1])} extra samples from {args.extra}")
         before = evaluate(model, *extra)["accuracy"]
         print(f"extra samples right before fine-tuning: {before * 100:.1f}%")
+    negatives_count = min(args.negatives, len(x_train) // 2)
+    judge = model if args.init is not None else None
+    not_digits = load_negatives(negatives_count, args.seed, *digits, judge)
+    held_out_not_digits = load_negatives(
+        min(HELD_OUT_NEGATIVES, negatives_count), args.seed + 1000, *digits, judge
+    )
+    if len(not_digits):
+        print(f"with {len(not_digits)} not-a-digit images; {len(x_hold)} digits held out")
+        x_train = np.concatenate([x_train, not_digits])
+        y_train = np.concatenate([y_train, np.full(len(not_digits), NOT_DIGIT, y_train.dtype)])
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     loss_fn = nl.CrossEntropyLoss()
     ckpt = checkpoint_path(args.out)
@@ -321,9 +470,22 @@ def train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    calibration = None
+    if len(x_hold):
+        calibration = calibrate(model, x_hold, y_hold, held_out_not_digits, args.seed)
+        print(
+            f"temperature {calibration['temperature']:.3f} fitted on {calibration['images']} "
+            f"held-out images: calibration error {calibration['ece_before'] * 100:.2f}% -> "
+            f"{calibration['ece_after'] * 100:.2f}%"
+        )
+        state["history"][-1]["test_accuracy"] = evaluate(model, x_test, y_test)["accuracy"]
+    classes = [str(d) for d in range(10)] + (["not a digit"] if len(not_digits) else [])
     model.metadata = {
         "input": "(N, 1, 28, 28) float32 in [0, 1], white ink on black, MNIST-style centred",
-        "classes": [str(d) for d in range(10)],
+        "classes": classes,
+        "not_digit_images": len(not_digits),
+        "held_out_digits": len(x_hold),
+        "calibration": calibration,
         "data": {"name": "MNIST", "sha256": data_checksum(), "train_images": len(x_all)},
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -357,6 +519,17 @@ def run_evaluation(args: argparse.Namespace) -> int:
     _, (x_test, y_test) = load_data(args.data)
     result = evaluate(model, x_test, y_test)
     print_evaluation(result, len(y_test))
+    if args.calibration is not None:
+        sets = calibration_sets(model, result, x_test, y_test)
+        for name, (confidence, correct) in sets.items():
+            ece = expected_calibration_error(confidence, correct)
+            print(f"expected calibration error, {name}: {ece * 100:.2f}%")
+        try:
+            reliability_diagram(sets).save(args.calibration)
+        except (OSError, ValueError) as error:
+            print(f"error: cannot write {args.calibration}: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote the reliability diagram to {args.calibration}")
     if args.mistakes is not None:
         wrong = np.flatnonzero(result["predicted"] != y_test)
         shown = wrong[:MAX_MISTAKES_SHOWN]
@@ -375,6 +548,37 @@ def run_evaluation(args: argparse.Namespace) -> int:
         )
         print(f"wrote {which} misclassified test digits to {args.mistakes}")
     return 0
+
+
+#: Realistic images (photos, scans, sketches...) of MNIST test digits in the calibration check.
+REALISTIC_PER_STYLE = 100
+
+
+def calibration_sets(
+    model: nl.Sequential, result: dict, x_test: np.ndarray, y_test: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(confidence, correct)`` arrays for the reliability diagram: the MNIST test set, and
+    realistic images of its digits (``recognition.realistic``: photos, chalk, transparent
+    PNGs... read through the whole recognition pipeline)."""
+    from recognition import Recognizer
+    from recognition.realistic import STYLES, digit_image
+
+    sets = {"MNIST test": (result["confidence"], result["predicted"] == y_test)}
+    recognizer = Recognizer(model)
+    rng = np.random.default_rng(2024)
+    picks = rng.choice(len(x_test), REALISTIC_PER_STYLE * len(STYLES), replace=False)
+    confidence, correct = [], []
+    for index, style in zip(picks, np.repeat(STYLES, REALISTIC_PER_STYLE), strict=True):
+        answer = recognizer.predict(digit_image(x_test[index], str(style), rng))
+        if answer.probabilities is None:
+            confidence.append(1.0)  # "no digit found" for a digit: a sure mistake
+            correct.append(False)
+            continue
+        probabilities = answer.probabilities
+        confidence.append(float(probabilities.max()))
+        correct.append(int(np.argmax(probabilities)) == int(y_test[index]))
+    sets["realistic images"] = (np.array(confidence), np.array(correct))
+    return sets
 
 
 def mistakes_grid(

@@ -18,12 +18,11 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from realistic import digit_image, render  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
+from recognition.realistic import digit_image, render  # noqa: E402
 from recognition.synth import number_ink  # noqa: E402
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from realistic import digit_image, render  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
+from recognition.realistic import digit_image, render  # noqa: E402
 from recognition.synth import number_ink  # noqa: E402
 
 OUT = ROOT / "examples" / "images"

@@ -9,21 +9,25 @@ from .normalize import find_ink, to_mnist
 from .recognizer import (
     DEFAULT_WEIGHTS,
     NO_DIGIT,
+    NOT_A_DIGIT,
     DigitReading,
     NumberReading,
     Prediction,
     Recognizer,
+    SkippedMark,
     WeightsError,
 )
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "NOT_A_DIGIT",
     "NO_DIGIT",
     "DigitReading",
     "ImageError",
     "NumberReading",
     "Prediction",
     "Recognizer",
+    "SkippedMark",
     "WeightsError",
     "find_ink",
     "load_image",

@@ -23,6 +23,8 @@ MAX_PIXELS = 120_000_000
 MAX_PIXELS_DECODED_WHOLE = 36_000_000
 #: Files larger than this are refused without being read.
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: What a file that is not an image is told (and what works instead).
+NOT_AN_IMAGE = "not an image we can read: PNG, JPEG, GIF, BMP, WebP or TIFF"
 #: Images are shrunk while loading so that their longer side is at most this.
 MAX_SIDE = 1600
 
@@ -95,7 +97,7 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
             "(a decompression bomb?)"
         ) from None
     except UnidentifiedImageError:
-        raise ImageError("not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP, TIFF)") from None
+        raise ImageError(NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError("the image cannot be opened", detail=str(error)) from None
     width, height = image.size

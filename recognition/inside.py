@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 import nnlite as nl
 
@@ -78,6 +78,20 @@ def tile(images: np.ndarray, columns: int, gap: int = 2, fill: int = 255) -> np.
         top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
         grid[top : top + height, left : left + width] = images[index]
     return grid
+
+
+def note_panel(shape: tuple[int, int], text: str) -> np.ndarray:
+    """A light grey ``(H, W, 3)`` uint8 panel with ``text`` in its middle: a step that has
+    nothing to show (a drawing's paper is evenly lit) says so instead of being blank."""
+    height, width = shape
+    panel = Image.new("RGB", (width, height), (226, 228, 234))
+    draw = ImageDraw.Draw(panel)
+    size = max(10, min(height, width) // 9)
+    font = ImageFont.load_default(size=size)
+    draw.multiline_text(
+        (width / 2, height / 2), text, fill=(55, 65, 81), font=font, anchor="mm", align="center"
+    )
+    return np.asarray(panel)
 
 
 def _display(array: np.ndarray, stretch: bool = False) -> np.ndarray:
@@ -147,15 +161,21 @@ class Inspector:
         view = InsideView(prediction)
         for name, caption in STEP_CAPTIONS.items():
             if name in prediction.steps:
-                shown = _display(prediction.steps[name], stretch=name == "background")
+                step = np.asarray(prediction.steps[name], dtype=np.float32)
+                if name == "background" and float(step.max() - step.min()) <= 0.02:
+                    shown = note_panel(step.shape[:2], "Even light:\nnothing to remove")
+                else:
+                    shown = _display(step, stretch=name == "background")
                 view.steps.append((shown, caption))
         view.filters = self.filter_grid()
-        if prediction.label is None:
+        if prediction.input is None:  # no ink: nothing reached the network
             return view
         digit = prediction.input.astype(np.float32)
+        # The saliency of the answer given: a digit's, or "not a digit"'s (output 10).
+        target = prediction.label if prediction.label is not None else 10
         with self._lock:
             view.feature_maps = self.feature_map_grids(digit)
-            view.saliency = self.saliency(digit, prediction.label)
+            view.saliency = self.saliency(digit, target)
         view.saliency_image = saliency_overlay(digit, view.saliency)
         return view
 

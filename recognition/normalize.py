@@ -249,9 +249,20 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
                       contrast, "no ink stands out from the background", background)  # fmt: skip
 
     ink = np.clip(amount, 0.0, 1.0).astype(np.float32)
+    ink_map = ink_components(ink, max(0.25, 3.0 * noise))
+    ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
+    ink_map.background = background
+    return ink_map
+
+
+def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
+    """The pieces of ink in an ``(H, W)`` ink image in [0, 1] (1 = ink; the second half of
+    :func:`find_ink`, for images whose ink is known): pixels above 0.5 seed components that
+    grow into connected pixels above ``grow``; pieces along the edges, specks and ruled lines
+    are dropped."""
+    height, width = ink.shape
     seeds = ink > 0.5
-    grown = ink > max(0.25, 3.0 * noise)
-    labels, count = ndimage.label(grown, structure=np.ones((3, 3)))
+    labels, count = ndimage.label(ink > grow, structure=np.ones((3, 3)))
     seeded = np.zeros(count + 1, dtype=bool)
     seeded[np.unique(labels[seeds])] = True
     seeded[0] = False
@@ -259,10 +270,8 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     along_edges = _edge_labels(labels)
     components = [c for c in _components(labels) if c.label not in along_edges]
     components = drop_specks(components, height, width)
-    ink_map = InkMap(ink, labels, components, scale, polarity, contrast, "", background)
-    if not components:
-        ink_map.reason = "only specks of ink"
-    return ink_map
+    reason = "" if components else "only specks of ink"
+    return InkMap(ink, labels, components, 1.0, "dark on light", 1.0, reason, None)
 
 
 def _edge_labels(labels: np.ndarray) -> set[int]:

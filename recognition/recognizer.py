@@ -34,6 +34,10 @@ DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
 NO_DIGIT = "no digit found"
+NOT_A_DIGIT = "not a digit"
+#: The model's eleventh output (when it has one) is "not a digit"; an input whose
+#: not-a-digit probability reaches this is refused, with the digit guesses still shown.
+NOT_DIGIT_THRESHOLD = 0.5
 #: A number is read from at most this many separate marks; more is refused unread (reading
 #: costs a classification per mark, and 3000 little bars must not keep a server busy).
 MAX_MARKS = 150
@@ -48,9 +52,12 @@ class WeightsError(ValueError):
 class Prediction:
     """The answer for one digit.
 
-    ``label`` is None when there is no ink, and ``reason`` then says so. ``probabilities`` is
-    ``(10,)``; ``input`` is the ``(28, 28)`` image the network saw; ``steps`` holds the
-    intermediate images when they were asked for.
+    ``label`` is None when there is no ink or the ink is not a digit, and ``reason`` then
+    says which (NO_DIGIT or NOT_A_DIGIT). ``probabilities`` is ``(10,)``, the digits'
+    probabilities; ``not_digit`` is the probability that the ink is not a digit at all (they
+    sum to 1). When the ink is not a digit, ``top_k`` still lists the digit guesses and
+    ``confidence`` is ``not_digit``. ``input`` is the ``(28, 28)`` image the network saw;
+    ``steps`` holds the intermediate images when they were asked for.
     """
 
     label: int | None
@@ -61,11 +68,15 @@ class Prediction:
     reason: str = ""
     detail: str = ""
     steps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    not_digit: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON fields (without ``file``)."""
         if self.label is None:
-            return {"label": None, "reason": self.reason}
+            found: dict[str, Any] = {"label": None, "reason": self.reason}
+            if self.top_k:
+                found["top_k"] = [[label, round(p, 4)] for label, p in self.top_k]
+            return found
         return {
             "label": self.label,
             "confidence": round(self.confidence, 4),
@@ -89,12 +100,26 @@ class DigitReading:
 
 
 @dataclass
+class SkippedMark:
+    """A mark in a number that is not a digit (a dash, a dot, a letter): its box ``(x, y, w,
+    h)`` in the original image's pixels and why it was left out."""
+
+    box: tuple[int, int, int, int]
+    reason: str = NOT_A_DIGIT
+
+    def to_json(self) -> dict[str, Any]:
+        return {"box": list(self.box), "reason": self.reason}
+
+
+@dataclass
 class NumberReading:
-    """A number read from an image: one list of digits per text line, top to bottom."""
+    """A number read from an image: one list of digits per text line, top to bottom, and the
+    marks left out because they are not digits."""
 
     lines: list[list[DigitReading]]
     reason: str = ""
     detail: str = ""
+    skipped: list[SkippedMark] = field(default_factory=list)
 
     @property
     def digits(self) -> list[DigitReading]:
@@ -111,6 +136,7 @@ class NumberReading:
         found: dict[str, Any] = {
             "number": self.number,
             "digits": [digit.to_json() for digit in self.digits],
+            "skipped": [mark.to_json() for mark in self.skipped],
         }
         if self.number is None:
             found["reason"] = self.reason or NO_DIGIT
@@ -147,10 +173,10 @@ class Recognizer:
             raise WeightsError(
                 f"weights {path} are not a digit classifier for 28x28 images ({error})"
             ) from None
-        if probe.shape != (1, 10):
+        if probe.shape not in ((1, 10), (1, 11)):
             raise WeightsError(
                 f"weights {path} are not a digit classifier: it maps a 28x28 image to "
-                f"{probe.shape[1:]} outputs, not 10"
+                f"{probe.shape[1:]} outputs, not 10 (digits) or 11 (digits, not a digit)"
             )
         return cls(model, deskew=deskew, verifier=_load_verifier(DEFAULT_VERIFIER))
 
@@ -165,11 +191,29 @@ class Recognizer:
             raise SystemExit(2) from None
 
     def classify(self, inputs: np.ndarray) -> np.ndarray:
-        """``(N, 28, 28)`` MNIST-style inputs -> ``(N, 10)`` probabilities."""
+        """``(N, 28, 28)`` MNIST-style inputs -> ``(N, 11)`` probabilities: the ten digits,
+        then "not a digit" (always 0 for a ten-output model)."""
         if len(inputs) == 0:
-            return np.zeros((0, 10), dtype=np.float32)
+            return np.zeros((0, 11), dtype=np.float32)
         batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, 28, 28)
-        return self.model.predict(batch)
+        probabilities = self.model.predict(batch)
+        if probabilities.shape[1] == 10:
+            probabilities = np.pad(probabilities, ((0, 0), (0, 1)))
+        return probabilities
+
+    def answer(self, digit: np.ndarray, top_k: int = 3) -> Prediction:
+        """The :class:`Prediction` for one ``(28, 28)`` network input."""
+        probabilities = self.classify(digit[None])[0]
+        digits, not_digit = probabilities[:10], float(probabilities[10])
+        order = np.argsort(-digits, kind="stable")[: max(1, min(top_k, 10))]
+        top = [(int(k), float(digits[k])) for k in order]
+        if not_digit >= NOT_DIGIT_THRESHOLD:
+            return Prediction(
+                None, not_digit, top, digits, digit, reason=NOT_A_DIGIT, not_digit=not_digit
+            )
+        return Prediction(
+            int(order[0]), float(digits[order[0]]), top, digits, digit, not_digit=not_digit
+        )
 
     def predict(self, image: ImageSource, top_k: int = 3, steps: bool = False) -> Prediction:
         """Recognise the single digit in ``image`` (a path, bytes, PIL image or array).
@@ -187,16 +231,9 @@ class Recognizer:
             return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
         ink = _isolate(ink_map, ink_map.components)
         digit = to_mnist(ink, self.deskew, recorded if steps else None)
-        probabilities = self.classify(digit[None])[0]
-        order = np.argsort(-probabilities, kind="stable")[: max(1, min(top_k, 10))]
-        return Prediction(
-            label=int(order[0]),
-            confidence=float(probabilities[order[0]]),
-            top_k=[(int(k), float(probabilities[k])) for k in order],
-            probabilities=probabilities,
-            input=digit,
-            steps=recorded,
-        )
+        found = self.answer(digit, top_k)
+        found.steps = recorded
+        return found
 
     def read_number(self, image: ImageSource) -> NumberReading:
         """Read every digit in ``image``: lines top to bottom, digits left to right, each with
@@ -208,22 +245,28 @@ class Recognizer:
         if len(ink_map.components) > MAX_MARKS:
             return NumberReading([], reason=TOO_MANY_MARKS)
         to_original = 1.0 / (ink_map.scale * load_scale)
-        lines = []
+        lines, skipped = [], []
         for line in split_lines(ink_map.components):
             digits = []
             groups = group_digits(line)
             single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median(single)) if single else None
             for group in groups:
-                digits.extend(self._read_group(ink_map, group, to_original, digit_width))
+                for mark in self._read_group(ink_map, group, to_original, digit_width):
+                    if isinstance(mark, SkippedMark):
+                        skipped.append(mark)
+                    else:
+                        digits.append(mark)
             if digits:
                 lines.append(digits)
-        return NumberReading(lines, reason="" if lines else NO_DIGIT)
+        reason = "" if lines else (NOT_A_DIGIT if skipped else NO_DIGIT)
+        return NumberReading(lines, reason=reason, skipped=skipped)
 
     def _read_group(
         self, ink_map: InkMap, group: Group, to_original: float, digit_width: float | None
-    ) -> list[DigitReading]:
-        """Cut one group of touching digits where the classifier is most convincing."""
+    ) -> list[DigitReading | SkippedMark]:
+        """Cut one group of touching digits where the classifier is most convincing; pieces
+        that are not digits come back as :class:`SkippedMark`."""
         top, left = max(0, group.top - 2), max(0, group.left - 2)
         bottom = min(ink_map.ink.shape[0], group.bottom + 2)
         right = min(ink_map.ink.shape[1], group.right + 2)
@@ -235,7 +278,7 @@ class Recognizer:
             probabilities = self.classify(inputs)
             for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
                 cache[span] = (digit, probs)
-            scores = np.log(probabilities.max(axis=1) + 1e-9)
+            scores = np.log(probabilities[:, :10].max(axis=1) + 1e-9)
             if self.verifier is not None:
                 whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
                 scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
@@ -260,9 +303,12 @@ class Recognizer:
                 max(1, round((x1 - x0) * to_original)),
                 max(1, round((y1 - y0) * to_original)),
             )
-            label = int(np.argmax(probabilities))
+            if probabilities[10] >= NOT_DIGIT_THRESHOLD:
+                readings.append(SkippedMark(box))
+                continue
+            label = int(np.argmax(probabilities[:10]))
             readings.append(
-                DigitReading(label, float(probabilities[label]), box, probabilities, digit)
+                DigitReading(label, float(probabilities[label]), box, probabilities[:10], digit)
             )
         return readings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,15 +48,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_script(script: str, *args: str, stdin: str = "", timeout: float = 120):
+def run_script(
+    script: str, *args: str, stdin: str = "", timeout: float = 120, env: dict | None = None
+):
     """Run one of the project's scripts (``app.py``, ``recognize.py``, ``train.py``) with this
     Python from the project root; returns the CompletedProcess, output captured as text.
     Standard input is always a pipe (empty unless ``stdin`` is given): nothing can end up
-    waiting on a terminal."""
+    waiting on a terminal. ``env`` adds environment variables."""
     import subprocess
 
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
+        env={**os.environ, **(env or {})},
         input=stdin,
         capture_output=True,
         text=True,
@@ -67,22 +71,29 @@ def run_script(script: str, *args: str, stdin: str = "", timeout: float = 120):
 def start_server(args: list[str], timeout: float = 90.0):
     """Run ``python app.py ARGS --port P`` on 127.0.0.1 until it answers; returns (process, url)."""
     import subprocess
+    import tempfile
     import time
     import urllib.request
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The server's output goes to a file (a pipe nobody reads would fill up and stall it);
+    # tests read it as ``process.log_path`` (no traceback for a user's mistake).
+    handle, log_path = tempfile.mkstemp(prefix="app-", suffix=".log")
+    command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+    with os.fdopen(handle, "w") as log:
+        process = subprocess.Popen(
+            [*command, *args],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    process.log_path = log_path
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited early:\n{process.stdout.read()}")
+            raise RuntimeError(f"app.py exited early:\n{Path(log_path).read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return process, url
@@ -92,17 +103,28 @@ def start_server(args: list[str], timeout: float = 90.0):
     raise RuntimeError(f"app.py did not answer at {url} within {timeout} s")
 
 
-def stop_server(process) -> None:
+def stop_server(process) -> str:
+    """Stop a server of :func:`start_server`; returns everything it printed."""
     process.terminate()
     try:
         process.wait(timeout=15)
     except Exception:
         process.kill()
+    with open(process.log_path) as log:
+        printed = log.read()
+    os.unlink(process.log_path)
+    return printed
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """The public app (no accounts) on a free port for the whole test session."""
+def app_server():
+    """The public app (no accounts) on a free port for the whole test session:
+    ``(process, url)``; its output is in ``process.log_path``."""
     process, url = start_server([])
-    yield url
+    yield process, url
     stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[1]

@@ -323,12 +323,13 @@ def test_history_isolation_and_a_correction_exported_for_training(server, mnist,
         "--out",
         str(model_path),
         timeout=300,
+        env={"DIGITS_NEGATIVES_CACHE": str(tmp_path / "negatives")},
     )
     assert trained.returncode == 0, trained.stderr
     assert "fine-tuning on 1 extra samples" in trained.stdout
     tuned = nl.load(model_path)
     assert tuned.metadata["extra_samples"] == 1
-    assert tuned.predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 10)
+    assert tuned.predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 11)
 
 
 def test_public_demo_has_no_accounts(app_url):

@@ -126,8 +126,7 @@ def test_share_without_network_keeps_serving_locally():
         )
         assert top_label(label) == "7"
     finally:
-        stop_server(process)
-    output = process.stdout.read()
+        output = stop_server(process)
     assert "serving locally" in output or "public URL" in output
 
 

@@ -150,3 +150,141 @@ def test_inside_the_network_shows_the_last_digit(page, tmp_path):
     for elem_id in ("inside-steps", "saliency", "filters", "feature-maps-1", "feature-maps-4"):
         page.wait_for_selector(f"#{elem_id} img", timeout=30_000)
     page.screenshot(path=str(tmp_path / "inside.png"), full_page=True)
+
+
+def boxes_of(page, selector: str) -> list[dict]:
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter(el => el.offsetParent !== null)
+            .map(el => { const r = el.getBoundingClientRect();
+                         return {x: r.x, y: r.y, right: r.right, bottom: r.bottom}; })""",
+        selector,
+    )
+
+
+def overlap(a: dict, b: dict) -> bool:
+    across = a["x"] < b["right"] and b["x"] < a["right"]
+    return across and a["y"] < b["bottom"] and b["y"] < a["bottom"]
+
+
+def test_desktop_answer_chart_and_input_beside_the_canvas_without_scrolling(page):
+    draw(page, SEVEN)
+    wait_for_label(page, "7")
+    page.wait_for_selector("#seen img")
+    canvas = page.locator("#sketch canvas").bounding_box()
+    for elem_id in ("pred", "probabilities", "seen"):
+        box = page.locator(f"#{elem_id}").bounding_box()
+        assert box["y"] + box["height"] <= 800, f"#{elem_id} is below the fold"
+        assert box["x"] >= canvas["x"] + canvas["width"], f"#{elem_id} is not beside the canvas"
+    assert page.evaluate("() => window.scrollY") == 0
+
+
+def test_captions_never_cover_pictures(page):
+    draw(page, SEVEN)
+    wait_for_label(page, "7")
+    page.get_by_role("tab", name="Inside the network").click()
+    page.wait_for_selector("#feature-maps-4 img", timeout=30_000)
+    pictures = boxes_of(page, "img")
+    labels = boxes_of(page, '[data-testid="block-label"], .caption')
+    assert pictures and labels
+    for picture in pictures:
+        for label in labels:
+            assert not overlap(picture, label), (picture, label)
+
+
+def test_phone_shows_the_answer_while_the_canvas_is_in_view(browser, app_url):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#sketch canvas", timeout=30_000)
+    page.locator("#sketch canvas").scroll_into_view_if_needed()
+    draw(page, SEVEN)
+    page.wait_for_selector("#sketch .status >> text=Reads 7", timeout=30_000)
+    status = page.locator("#sketch .status").bounding_box()
+    canvas = page.locator("#sketch canvas").bounding_box()
+    assert canvas["y"] >= 0 and status["y"] + status["height"] <= 844
+    context.close()
+
+
+def test_a_file_that_is_not_an_image_is_explained(page, app_server, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a shopping list, not a digit")
+    page.get_by_role("tab", name="Upload").click()
+    page.set_input_files('#upload input[type="file"]', str(notes))
+    page.wait_for_selector(
+        "text=not an image we can read: PNG, JPEG, GIF, BMP, WebP or TIFF", timeout=30_000
+    )
+    page.wait_for_timeout(500)
+    with open(app_server[0].log_path) as log:
+        assert "Traceback" not in log.read()
+
+
+def test_accessible_names_and_keyboard_tabs(page):
+    draw(page, SEVEN)
+    wait_for_label(page, "7")
+    page.wait_for_selector("#seen img")
+    assert page.locator("#seen img").get_attribute("alt")
+    page.wait_for_selector('#probabilities [aria-label*="probability"]', timeout=30_000)
+    assert page.get_by_role("button", name="Clear").is_visible()
+    digit_tab = page.get_by_role("tab", name="Digit", exact=True)
+    digit_tab.focus()
+    page.keyboard.press("ArrowRight")
+    number_tab = page.get_by_role("tab", name="Number")
+    assert number_tab.get_attribute("aria-selected") == "true"
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Number"
+    page.keyboard.press("ArrowLeft")
+    assert digit_tab.get_attribute("aria-selected") == "true"
+    # Number view: each box is numbered in the picture and named for a screen reader.
+    page.keyboard.press("ArrowRight")
+    page.set_input_files('#number-upload input[type="file"]', str(EXAMPLES / "number_69015.png"))
+    page.wait_for_selector("#number-boxes img", timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('#number-boxes img').alt.includes('numbered')"
+    )
+    legend = page.locator("#number-boxes").inner_text()
+    assert all(f"{n}: {d}" in legend for n, d in enumerate("69015", start=1)), legend
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+
+    def luminance(colour: str) -> float:
+        values = [float(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+        linear = [
+            (c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+            for c in values
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted([luminance(foreground), luminance(background)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_dark_mode_keeps_the_tools_legible(browser, app_url, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    page.goto(app_url + "?__theme=dark")
+    page.wait_for_selector("#sketch canvas", timeout=30_000)
+    assert page.evaluate("() => document.body.classList.contains('dark')") or page.evaluate(
+        "() => document.querySelector('.dark') !== null"
+    )
+    for name in ("Undo", "Clear"):
+        button = page.get_by_role("button", name=name)
+        colours = button.evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+        )
+        assert contrast(*colours) >= 4.5, (name, colours)
+    draw(page, SEVEN)
+    wait_for_label(page, "7")
+    status = page.locator("#sketch .status")
+    page.wait_for_selector("#sketch .status >> text=Reads 7")
+    page_background = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.gradio-container')).backgroundColor"
+    )
+    colour = status.evaluate("s => getComputedStyle(s).color")
+    if "rgba(0, 0, 0, 0)" not in page_background:
+        assert contrast(colour, page_background) >= 4.5, (colour, page_background)
+    page.screenshot(path=str(tmp_path / "dark.png"))
+    context.close()

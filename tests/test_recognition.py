@@ -7,10 +7,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from realistic import STYLES, digit_image, render
 
 from recognition import ImageError, Recognizer, find_ink, load_image
 from recognition import normalize as norm
+from recognition.realistic import STYLES, digit_image, render
 from recognition.synth import number_ink
 
 

@@ -18,6 +18,12 @@ import train
 QUICK = ["--limit", "256", "--eval-limit", "200", "--batch-size", "64"]
 
 
+@pytest.fixture(autouse=True)
+def negatives_cache(tmp_path, monkeypatch):
+    """The synthesized not-a-digit images of each test are cached in its own folder."""
+    monkeypatch.setattr(train, "NEGATIVES_CACHE", tmp_path / "negatives")
+
+
 def run(tmp_path, name, *extra):
     out = tmp_path / name
     assert train.main([*QUICK, "--out", str(out), *extra]) == 0
@@ -35,7 +41,12 @@ def test_quick_run_writes_a_model_with_metadata(tmp_path, capsys):
     assert "img/s" in printed.err and "left" in printed.err  # the progress bar
     meta = nl.load(out).metadata
     assert meta["epochs"] == 1 and meta["seed"] == 3
-    assert meta["data"]["train_images"] == 256 and len(meta["data"]["sha256"]) == 64
+    # 256 digits: a tenth (25) held out for calibration; half as many not-a-digit images.
+    assert meta["held_out_digits"] == 25 and meta["not_digit_images"] == 115
+    assert meta["data"]["train_images"] == 231 + 115 and len(meta["data"]["sha256"]) == 64
+    assert meta["classes"][-1] == "not a digit" and len(meta["classes"]) == 11
+    assert 0.25 <= meta["calibration"]["temperature"] <= 8.0
+    assert nl.load(out).predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 11)
     assert meta["augmentation"]["rotation_degrees"] > 0
     assert 0.0 <= meta["test_accuracy"] <= 1.0 and meta["train_seconds"] > 0
     assert meta["library_version"] == nl.__version__
@@ -70,7 +81,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, str(train.ROOT / "train.py"), "--limit", "20000", "--eval-limit", "100",
-         "--epochs", "5", "--out", str(out)],
+         "--epochs", "5", "--negatives", "0", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         # A shell without job control starts background jobs with SIGINT ignored, and the
         # child would inherit that (CI launched with `... &`): give it the default back.
@@ -118,6 +129,34 @@ def test_evaluate_draws_the_mistakes(tmp_path, capsys):
     assert Image.open(grid).size == (min(shown, 10) * 108 + 8, -(-shown // 10) * 126 + 8)
     with pytest.raises(SystemExit):
         train.parse_args(["--mistakes", str(grid)])
+
+
+def test_evaluate_draws_a_reliability_diagram(tmp_path, capsys):
+    from PIL import Image
+
+    out = run(tmp_path, "c.npz", "--epochs", "1")
+    capsys.readouterr()
+    diagram = tmp_path / "calibration.png"
+    assert train.main(["--evaluate", str(out), "--calibration", str(diagram)]) == 0
+    printed = capsys.readouterr().out
+    assert "expected calibration error, MNIST test:" in printed
+    assert "expected calibration error, realistic images:" in printed
+    assert Image.open(diagram).size[0] > 300
+    with pytest.raises(SystemExit):
+        train.parse_args(["--calibration", str(diagram)])
+
+
+def test_ten_digit_model_without_negatives(tmp_path):
+    out = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
+    meta = nl.load(out).metadata
+    assert meta["not_digit_images"] == 0 and meta["calibration"] is None
+    assert meta["data"]["train_images"] == 256 and len(meta["classes"]) == 10
+
+
+def test_fine_tuning_a_ten_digit_model_adds_the_not_a_digit_output(tmp_path):
+    ten = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
+    out = run(tmp_path, "eleven.npz", "--epochs", "1", "--init", str(ten), "--lr", "1e-4")
+    assert nl.load(out).predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 11)
 
 
 def test_evaluate_a_corrupt_file_is_one_clear_line(tmp_path, capsys):

@@ -92,9 +92,11 @@ def event_strokes(event: gr.EventData | None) -> tuple[dict, int]:
     return data, seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
 
 
-def done_marker(seq: int) -> str:
-    """The hidden ``done`` element's content for the answer to send number ``seq``."""
-    return f'<span data-seq="{int(seq)}"></span>'
+def done_marker(seq: int, answer: str = "") -> str:
+    """The hidden ``done`` element's content for the answer to send number ``seq``; the pad
+    shows ``answer`` (a few words) under its canvas, so that on a phone the answer is in view
+    while drawing."""
+    return f'<span data-seq="{int(seq)}" data-answer="{html.escape(answer)}"></span>'
 
 
 CSS = """
@@ -113,8 +115,10 @@ CSS = """
 .digit-pad button:focus-visible, .digit-pad input:focus-visible {
   outline: 3px solid #6366f1; outline-offset: 2px; }
 .digit-pad label { display: flex; gap: 6px; align-items: center; font-size: 0.9rem; }
-.digit-pad .status { font-size: 0.9rem; color: #4f46e5; min-height: 1.2em; }
+.digit-pad .status { font-size: 1rem; font-weight: 600; min-height: 1.2em;
+  color: var(--body-text-color, #111827); }
 .digit-pad.busy canvas { border-color: #6366f1; }
+.digit-pad.busy .status { font-weight: 400; color: var(--body-text-color-subdued, #4b5563); }
 """
 
 JS = """
@@ -149,6 +153,7 @@ function at(e) {
 }
 function send() {
   seq += 1;
+  pad.dataset.seq = seq;
   pad.classList.add('busy');
   status.textContent = strokes.length ? 'Reading\\u2026' : '';
   trigger('draw', {strokes: strokes, seq: seq});
@@ -158,7 +163,7 @@ if (done) {
   new MutationObserver(() => {
     const mark = done.querySelector('[data-seq]');
     if (mark && Number(mark.dataset.seq) >= seq) {
-      pad.classList.remove('busy'); status.textContent = '';
+      pad.classList.remove('busy'); status.textContent = mark.dataset.answer || '';
     }
   }).observe(done, {childList: true, subtree: true, characterData: true, attributes: true});
 }

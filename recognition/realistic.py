@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from recognition.synth import pen_ink
+from .synth import pen_ink
 
 STYLES = (
     "paper",
