@@ -41,7 +41,7 @@ from recognition.inside import STEP_CAPTIONS, Inspector, step_strip
 from recognition.recognizer import DEFAULT_WEIGHTS, NumberReading, Prediction
 from webapp.canvas import StrokeError, done_marker, drawing_pad, event_strokes, render_strokes
 from webapp.guard import RequestGuard, guarded_lifespan, normalize_origin
-from webapp.inputs import MAX_UPLOAD_BYTES, allow_folder, checked_input
+from webapp.inputs import MAX_UPLOAD_BYTES, allow_folder, checked_input, user_error
 
 log = logging.getLogger("digits.web")
 
@@ -239,7 +239,7 @@ def _unusable(error: ImageError) -> gr.Error:
     the message names no file and carries no raw exception text)."""
     if error.detail:
         log.info("unusable image: %s (%s)", error, error.detail)
-    return gr.Error(f"This image cannot be used: {error}.")
+    return user_error(f"This image cannot be used: {error}.")
 
 
 def _sketch_image(value: dict | np.ndarray | str | bytes | None) -> np.ndarray | None:
@@ -481,7 +481,7 @@ class HistoryView:
     @staticmethod
     def _email(request: gr.Request | None) -> str:
         if request is None or not request.username:
-            raise gr.Error("Sign in to see your history.")
+            raise user_error("Sign in to see your history.")
         return normalize_email(request.username)
 
     def history(self, limit: int = 20, request: gr.Request = None) -> list[dict]:
@@ -496,11 +496,11 @@ class HistoryView:
         email = self._email(request)
         found = self.store.entry(email, int(entry))
         if found is None:
-            raise gr.Error(f"There is no entry #{int(entry)} in your history.")
+            raise user_error(f"There is no entry #{int(entry)} in your history.")
         text = "\n".join(line.strip() for line in str(digits).strip().splitlines())
         problem = _correction_problem(found.mode, text)
         if problem:
-            raise gr.Error(problem)
+            raise user_error(problem)
         return self.store.correct(email, found.id, text).to_json()
 
     def table(self, request: gr.Request) -> str:
@@ -516,7 +516,7 @@ class HistoryView:
     ) -> tuple[str, str]:
         """The form's button: (status message, refreshed table)."""
         if entry is None:
-            raise gr.Error("Give the number of the entry to correct (first column).")
+            raise user_error("Give the number of the entry to correct (first column).")
         fixed = self.correct(int(entry), digits, request)
         message = f"Entry #{fixed['id']} corrected to {fixed['correction']}. Thank you!"
         return message, self.table(request)
@@ -526,7 +526,7 @@ def _rendered(data: Any, width: int, height: int) -> np.ndarray | None:
     try:
         return render_strokes(data, width, height)
     except StrokeError as error:
-        raise gr.Error(f"This drawing cannot be used: {error}.") from None
+        raise user_error(f"This drawing cannot be used: {error}.") from None
 
 
 def _correction_problem(mode: str, text: str) -> str | None:

@@ -96,6 +96,11 @@ def expected_calibration_error(
     )
 
 
+#: Bins with fewer images are left out of the picture (a bin of 2 is noise, not a measure);
+#: the ECE counts every image.
+MIN_BIN_SHOWN = 20
+
+
 def reliability_diagram(
     sets: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 10, size: int = 420
 ):
@@ -113,7 +118,8 @@ def reliability_diagram(
     def at(x: float, y: float) -> tuple[float, float]:
         return left + x * size, bottom - y * size
 
-    draw.text((left, 4), "Reliability: accuracy against confidence", fill="black", font=font)
+    title = f"Reliability: accuracy against confidence (bins of {MIN_BIN_SHOWN}+ images)"
+    draw.text((left, 4), title, fill="black", font=font)
     for tick in np.linspace(0, 1, 6):
         x, y = at(tick, tick)
         draw.line((x, bottom, x, bottom + 4), fill="black")
@@ -127,7 +133,11 @@ def reliability_diagram(
     colours = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c"]
     for index, (name, (confidence, correct)) in enumerate(sets.items()):
         colour = colours[index % len(colours)]
-        points = [at(conf, acc) for _, conf, acc, n in calibration_bins(confidence, correct, bins)]
+        points = [
+            at(conf, acc)
+            for _, conf, acc, n in calibration_bins(confidence, correct, bins)
+            if n >= MIN_BIN_SHOWN
+        ]
         if len(points) > 1:
             draw.line(points, fill=colour, width=2)
         for x, y in points:

@@ -9,6 +9,8 @@ canvas, found by :func:`recognition.normalize.find_ink`, made 28x28 by
 
 - ``letter``: letters and symbols from every TrueType font on the machine (and Pillow's own),
   warped like handwriting (random affine and elastic distortion, pen width);
+- ``written``: letters and symbols written as pen strokes (a stroke alphabet, rounded and
+  jittered like a hand);
 - ``doodle``: faces, stars, houses, spirals, scribbles, hearts, arrows, ticks, crosses, suns,
   boxes, waves, grids, drawn as jittered pen strokes;
 - ``speck``: one or a few dots, a short dash, a tiny blob;
@@ -38,9 +40,9 @@ from recognition.recognizer import _isolate
 #: Letters and symbols that are never read as digits (handwritten O, l, I, S, Z, B, G, g, q, D,
 #: T, J, i, s, z, b and 1-like strokes such as / | ( ) are left out on purpose).
 GLYPHS = "ACEFHKLMNPQRUVWXYacefhkmnprtuvwxy+#%&@?!*=<>^~€\u00d7÷→←↑↓♥★☺✓αελμπΣΩφψ"
-KINDS = ("letter", "doodle", "speck", "fragment", "overlap")
+KINDS = ("letter", "doodle", "speck", "fragment", "overlap", "written")
 #: How often each kind is drawn.
-KIND_WEIGHTS = (0.36, 0.34, 0.08, 0.10, 0.12)
+KIND_WEIGHTS = (0.22, 0.30, 0.08, 0.10, 0.12, 0.18)
 #: Fragments and overlaps that a digit classifier reads as one digit this surely are dropped.
 JUDGE_LIMIT = 0.8
 FIELD = 200  # side of the square canvas the shapes are drawn on, in pixels
@@ -116,6 +118,94 @@ def letter(rng: np.random.Generator) -> np.ndarray:
     draw.text((FIELD / 2, FIELD / 2), char, fill=255, font=font, anchor="mm")
     ink = np.asarray(image, dtype=np.float32) / 255.0
     return _warp(ink, rng)
+
+
+# --- letters written with a pen: a stroke alphabet, smoothed and jittered -------------------
+
+#: How people write these by hand, as pen strokes in the unit square (y down). Curves are
+#: given by a few points and smoothed when drawn.
+WRITTEN = {
+    "A": [[(0.15, 1), (0.5, 0), (0.85, 1)], [(0.3, 0.62), (0.7, 0.62)]],
+    "E": [[(0.8, 0.02), (0.25, 0), (0.22, 0.5), (0.2, 1), (0.8, 1)], [(0.22, 0.5), (0.65, 0.5)]],
+    "F": [[(0.8, 0), (0.25, 0), (0.22, 1)], [(0.23, 0.48), (0.65, 0.48)]],
+    "H": [[(0.2, 0), (0.22, 1)], [(0.8, 0), (0.78, 1)], [(0.21, 0.5), (0.79, 0.5)]],
+    "K": [[(0.22, 0), (0.2, 1)], [(0.8, 0.02), (0.22, 0.55)], [(0.4, 0.42), (0.82, 1)]],
+    "L": [[(0.25, 0), (0.22, 1), (0.8, 0.98)]],
+    "M": [[(0.1, 1), (0.18, 0), (0.5, 0.65), (0.82, 0), (0.9, 1)]],
+    "N": [[(0.2, 1), (0.22, 0), (0.78, 1), (0.8, 0)]],
+    "P": [[(0.25, 1), (0.25, 0), (0.75, 0.08), (0.78, 0.35), (0.25, 0.52)]],
+    "R": [[(0.25, 1), (0.25, 0), (0.75, 0.08), (0.78, 0.35), (0.25, 0.52), (0.8, 1)]],
+    "U": [[(0.2, 0), (0.2, 0.75), (0.5, 1), (0.8, 0.75), (0.8, 0)]],
+    "V": [[(0.12, 0), (0.5, 1), (0.88, 0)]],
+    "W": [[(0.05, 0), (0.27, 1), (0.5, 0.3), (0.73, 1), (0.95, 0)]],
+    "X": [[(0.15, 0), (0.85, 1)], [(0.85, 0), (0.15, 1)]],
+    "Y": [[(0.15, 0), (0.5, 0.5)], [(0.85, 0), (0.5, 0.5), (0.5, 1)]],
+    "Q": [[(0.5, 0), (0.1, 0.3), (0.15, 0.8), (0.5, 1), (0.85, 0.8), (0.9, 0.3), (0.5, 0)],
+          [(0.55, 0.7), (0.95, 1.05)]],
+    "a": [[(0.75, 0.45), (0.45, 0.35), (0.2, 0.6), (0.35, 0.95), (0.7, 0.75)],
+          [(0.75, 0.35), (0.72, 0.85), (0.85, 1)]],
+    "e": [[(0.2, 0.62), (0.8, 0.6), (0.6, 0.3), (0.25, 0.45), (0.3, 0.9), (0.8, 0.9)]],
+    "h": [[(0.25, 0), (0.22, 1)], [(0.23, 0.6), (0.55, 0.4), (0.75, 0.55), (0.75, 1)]],
+    "k": [[(0.25, 0), (0.22, 1)], [(0.7, 0.4), (0.25, 0.7), (0.75, 1)]],
+    "m": [[(0.1, 0.4), (0.12, 1)], [(0.12, 0.55), (0.3, 0.4), (0.48, 0.55), (0.5, 1)],
+          [(0.5, 0.55), (0.7, 0.4), (0.88, 0.55), (0.9, 1)]],
+    "n": [[(0.22, 0.4), (0.24, 1)], [(0.24, 0.55), (0.5, 0.4), (0.75, 0.55), (0.78, 1)]],
+    "r": [[(0.3, 0.4), (0.32, 1)], [(0.32, 0.6), (0.5, 0.42), (0.75, 0.42)]],
+    "u": [[(0.22, 0.4), (0.25, 0.9), (0.5, 1), (0.75, 0.85)], [(0.78, 0.4), (0.78, 1)]],
+    "v": [[(0.2, 0.4), (0.5, 1), (0.8, 0.4)]],
+    "w": [[(0.08, 0.4), (0.28, 1), (0.5, 0.55), (0.72, 1), (0.92, 0.4)]],
+    "x": [[(0.2, 0.4), (0.8, 1)], [(0.8, 0.4), (0.2, 1)]],
+    "y": [[(0.2, 0.35), (0.5, 0.7)], [(0.8, 0.35), (0.5, 0.7), (0.3, 1.1)]],
+    "f": [[(0.75, 0.05), (0.5, 0), (0.4, 0.2), (0.4, 1)], [(0.2, 0.45), (0.65, 0.45)]],
+    "t": [[(0.45, 0.1), (0.45, 0.85), (0.7, 1)], [(0.2, 0.38), (0.75, 0.38)]],
+    "&": [[(0.85, 1), (0.3, 0.4), (0.35, 0.05), (0.6, 0.1), (0.55, 0.35), (0.15, 0.7),
+           (0.3, 1), (0.6, 0.9), (0.85, 0.6)]],
+    "@": [[(0.65, 0.45), (0.45, 0.35), (0.35, 0.6), (0.5, 0.7), (0.65, 0.45), (0.7, 0.7),
+           (0.9, 0.55), (0.85, 0.2), (0.5, 0.05), (0.15, 0.3), (0.15, 0.75), (0.5, 0.95),
+           (0.8, 0.85)]],
+    "?": [[(0.25, 0.25), (0.5, 0.02), (0.78, 0.22), (0.5, 0.55), (0.5, 0.72)],
+          [(0.5, 0.93), (0.51, 0.95)]],
+    "!": [[(0.5, 0), (0.5, 0.7)], [(0.5, 0.93), (0.51, 0.95)]],
+    "=": [[(0.1, 0.38), (0.9, 0.38)], [(0.1, 0.65), (0.9, 0.65)]],
+    "%": [[(0.85, 0.05), (0.15, 0.95)], [(0.25, 0.08), (0.1, 0.22), (0.25, 0.35), (0.38, 0.2),
+          (0.25, 0.08)], [(0.75, 0.65), (0.62, 0.8), (0.75, 0.93), (0.88, 0.8), (0.75, 0.65)]],
+    "~": [[(0.1, 0.55), (0.3, 0.4), (0.5, 0.5), (0.7, 0.6), (0.9, 0.45)]],
+    "<": [[(0.85, 0.1), (0.15, 0.5), (0.85, 0.9)]],
+    ">": [[(0.15, 0.1), (0.85, 0.5), (0.15, 0.9)]],
+    "^": [[(0.15, 0.7), (0.5, 0.2), (0.85, 0.7)]],
+}  # fmt: skip
+
+
+def _smooth(points: np.ndarray, per_segment: int = 8) -> np.ndarray:
+    """A curve through a polyline's points (Catmull-Rom), so that written letters are round
+    where a hand would round them; two-point strokes stay straight."""
+    if len(points) < 3:
+        return points
+    padded = np.vstack([points[0], points, points[-1]])
+    t = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
+    curve = []
+    for i in range(1, len(padded) - 2):  # a handful of segments per stroke
+        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        curve.append(
+            0.5
+            * (
+                2 * p1
+                + (-p0 + p2) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
+        )
+    return np.vstack([*curve, points[-1:]])
+
+
+def written(rng: np.random.Generator) -> np.ndarray:
+    """A letter or symbol written with a pen (:data:`WRITTEN`): ``(FIELD, FIELD)``."""
+    glyph = list(WRITTEN.values())[int(rng.integers(len(WRITTEN)))]
+    round_corners = rng.random() < 0.5
+    strokes = [
+        _smooth(np.asarray(s, float)) if round_corners else np.asarray(s, float) for s in glyph
+    ]
+    return draw_strokes(strokes, rng, rng.uniform(80, 160))
 
 
 # --- doodles: shapes in unit coordinates, drawn as jittered pen strokes ----------------------
@@ -416,6 +506,8 @@ def make_negatives(
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         if kind == "letter":
             ink = letter(rng)
+        elif kind == "written":
+            ink = written(rng)
         elif kind == "doodle":
             ink = doodle(rng)
         elif kind == "speck":

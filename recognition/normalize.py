@@ -212,7 +212,103 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         ink_colour, dark = _ink_colour(small - border - basis @ coefficients, dark)
     background = border + _quadratic_basis(height, width) @ coefficients
     ink_colour, dark = _ink_colour(rgb - background, dark)
+    sharp, sharp_dark = sharp_light(rgb, background, dark)
+    if sharp is not None:
+        background = sharp
+        ink_colour, dark = _ink_colour(rgb - background, sharp_dark)
     return background, ink_colour, dark
+
+
+#: Side of the grid the sharp light is estimated on (pixels of the longer side).
+SHARP_GRID = 112
+#: Images smaller than this (crops, icons, MNIST itself) have no shadows or ruled lines to
+#: remove: a stroke there can span half the image.
+MIN_PHOTO_SIDE = 120
+#: The paper envelope's window, as a share of the image's shorter side (at least).
+SHARP_WINDOW = 0.2
+
+
+def _inside(mask: np.ndarray) -> np.ndarray:
+    """The parts of an ``(h, w)`` bool mask whose connected pieces do not touch the border."""
+    labels, count = ndimage.label(mask)
+    if not count:
+        return mask
+    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return mask & ~np.isin(labels, np.unique(edges[edges > 0]))
+
+
+def _ink_polarity(luminance: np.ndarray, window: int, hint: bool) -> bool:
+    """Whether the ink is dark, from an ``(h, w)`` luminance image, by three votes:
+
+    - thin marks: what a closing (dark) or an opening (light) of ``window`` pixels removes
+      from each end of the range, counting only marks that do not touch the border (a lit
+      wedge of a half-shadowed page or a dark corner comes from outside the frame);
+    - few pixels: ink is the sparse end of the range, the page (lit or not) the crowded one;
+    - ``hint``: the polarity found against the smooth light.
+    """
+    low, high = np.percentile(luminance, [0.5, 99.5])
+    spread = float(high - low)
+    if spread < 0.05:
+        return hint
+    strong = spread / 4  # paper grain and JPEG noise are far weaker than a stroke
+    dark_marks = ndimage.grey_closing(luminance, size=window) - luminance
+    light_marks = luminance - ndimage.grey_opening(luminance, size=window)
+    dark_mask = _inside((luminance < low + spread / 6) & (dark_marks > strong))
+    light_mask = _inside((luminance > high - spread / 6) & (light_marks > strong))
+    thin_vote = float(dark_marks[dark_mask].sum()) >= float(light_marks[light_mask].sum())
+    near_dark = float((luminance < low + 0.15 * spread).mean())
+    near_light = float((luminance > high - 0.15 * spread).mean())
+    few_vote = near_dark <= near_light
+    return (thin_vote + few_vote + hint) >= 2
+
+
+def sharp_light(
+    rgb: np.ndarray, background: np.ndarray, dark_hint: bool
+) -> tuple[np.ndarray | None, bool]:
+    """The paper's light where the smooth fit misses it (a shadow's hard edge, a dark
+    corner), and which way the ink goes.
+
+    ``rgb`` and the smooth ``background`` are ``(H, W, 3)``. A morphological closing with a
+    window wider than any stroke removes dark strokes from the image and keeps the broad
+    changes of light, edges and all (a straight shadow edge is kept exactly); an opening does
+    the same for light strokes; :func:`_ink_polarity` says which. Where this envelope differs
+    from the smooth fit over a region that reaches the border (light changes come from
+    outside the frame; a stroke thicker than the window does not reach it), it replaces the
+    fit. Works on a grid of about SHARP_GRID pixels. Returns the new background ``(H, W, 3)``
+    (None when the smooth fit stands) and whether the ink is dark (``dark_hint`` is the
+    polarity found against the smooth fit, one of :func:`_ink_polarity`'s votes).
+    """
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_PHOTO_SIDE:
+        return None, dark_hint
+    step = max(1, round(max(height, width) / SHARP_GRID))
+    small_h, small_w = max(1, height // step), max(1, width // step)
+    small = ndimage.median_filter(_resize(rgb @ LUMINANCE, small_h, small_w), size=3)
+    fit = _resize(background @ LUMINANCE, small_h, small_w)
+    window = max(5, round(SHARP_WINDOW * min(small_h, small_w)))
+    dark = _ink_polarity(small, window, dark_hint)
+    envelope = (ndimage.grey_closing if dark else ndimage.grey_opening)(small, size=window)
+    envelope = ndimage.uniform_filter(envelope, size=3)
+    change = envelope / np.maximum(fit, 0.02) - 1.0
+    labels, count = ndimage.label(np.abs(change) > 0.06)
+    if not count:
+        return None, dark
+    # A shadow's region meets a good part of the border (a stroke's neighbourhood barely).
+    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    found, touching = np.unique(edges[edges > 0], return_counts=True)
+    outside = np.isin(labels, found[touching >= 0.1 * len(edges)])
+    if not outside.any():
+        return None, dark
+    weight = ndimage.uniform_filter(
+        ndimage.binary_dilation(outside, iterations=2).astype(np.float32), size=5
+    )
+    # The envelope's light where it counts, in the smooth fit's colour elsewhere and around.
+    weight_full = _resize(weight.astype(np.float32), height, width)[:, :, None]
+    light = _resize(envelope.astype(np.float32), height, width)[:, :, None]
+    fit_luminance = (background @ LUMINANCE)[:, :, None]
+    tint = np.where(fit_luminance > 0.05, background / np.maximum(fit_luminance, 0.05), 1.0)
+    full = (1.0 - weight_full) * background + weight_full * light * np.clip(tint, 0.0, 3.0)
+    return full.astype(np.float32), dark
 
 
 def _sample(values: np.ndarray, limit: int = 200_000) -> np.ndarray:
@@ -248,11 +344,58 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity,
                       contrast, "no ink stands out from the background", background)  # fmt: skip
 
-    ink = np.clip(amount, 0.0, 1.0).astype(np.float32)
+    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32))
     ink_map = ink_components(ink, max(0.25, 3.0 * noise))
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.background = background
     return ink_map
+
+
+def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """``(H, W)`` bool: the pixels of ``mask`` in runs of at least ``length`` along ``axis``
+    (a binary opening by a line, in O(pixels) whatever the length)."""
+    eroded = ndimage.minimum_filter1d(mask.astype(np.uint8), length, axis=axis)
+    return ndimage.maximum_filter1d(eroded, length, axis=axis).astype(bool)
+
+
+def remove_rules(ink: np.ndarray) -> np.ndarray:
+    """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
+    a fortieth of the image thick), level or upright, two or more across at least half of the
+    image or one across nearly all of it. Where a pen stroke crosses a line, the stroke's own
+    pixels stay: they are part of runs as long as the stroke is thick, across the line."""
+    height, width = ink.shape
+    mask = ink > 0.25
+    if not mask.any() or min(height, width) < MIN_PHOTO_SIDE:
+        return ink
+    # Fast path: a rule fills most of a row (or column), give or take a tilt of a pixel.
+    rows = ndimage.maximum_filter1d(mask.sum(axis=1), 3) >= 0.4 * width
+    columns = ndimage.maximum_filter1d(mask.sum(axis=0), 3) >= 0.4 * height
+    if not rows.any() and not columns.any():
+        return ink
+    rules = np.zeros_like(mask)
+    for axis, span, across in ((1, width, height), (0, height, width)):
+        if not (rows if axis == 1 else columns).any():
+            continue
+        # a slightly tilted line stays one run once thickened a little across it
+        thick_mask = ndimage.maximum_filter1d(mask.astype(np.uint8), 3, axis=1 - axis) > 0
+        along = _runs(thick_mask, max(15, span // 4), axis) & mask
+        if not along.any():
+            continue
+        labels, count = ndimage.label(along, structure=np.ones((3, 3)))
+        lengths = np.zeros(count + 1)
+        for index, box in enumerate(ndimage.find_objects(labels), start=1):  # a few lines
+            if box is not None:
+                lengths[index] = (box[axis].stop - box[axis].start) / span
+        # Ruling comes in families: two or more lines across half the page, or one line
+        # across nearly all of it. A lone shorter line is a pen stroke (a 1).
+        family = int((lengths >= 0.5).sum()) >= 2
+        long_lines = lengths >= (0.5 if family else 0.9)
+        stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
+        line = ndimage.maximum_filter1d(long_lines[labels].astype(np.uint8), 3, axis=1 - axis)
+        rules |= line.astype(bool) & ~stroke  # with the line's faint rim
+    if not rules.any():
+        return ink
+    return np.where(rules, 0.0, ink).astype(np.float32)
 
 
 def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
@@ -330,12 +473,25 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
         return []
     largest = max(max(c.height, c.width) for c in kept)
     biggest_area = max(c.area for c in kept)
+    big = max(kept, key=lambda c: c.area)
     minimum = max(3, 0.02 * max(height, width))
+
+    def within_the_drawing(c: Component) -> bool:
+        # a dot inside the biggest mark's box (the eyes of a face, the dot of a "!") belongs
+        # to the drawing, when it is not a grain (a tenth of the mark's size at least)
+        inside = big.top <= c.top and c.bottom <= big.bottom
+        inside = inside and big.left <= c.left and c.right <= big.right
+        return inside and max(c.height, c.width) >= 0.08 * largest
+
     return [
         c
         for c in kept
         if max(c.height, c.width) >= minimum
-        and (c.area >= 0.05 * biggest_area or max(c.height, c.width) >= 0.25 * largest)
+        and (
+            c.area >= 0.05 * biggest_area
+            or max(c.height, c.width) >= 0.25 * largest
+            or within_the_drawing(c)
+        )
     ]
 
 

@@ -28,6 +28,9 @@ STYLES = (
     "jpeg",
     "italic",
 )
+#: Photos as people take them (issue 22): a hard or soft shadow across the page, ruled or
+#: squared notebook paper, a lamp's hot spot or a dark corner.
+HARD_STYLES = ("shadow", "soft_shadow", "lined", "squared", "hot_spot")
 
 
 def _place(ink: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
@@ -72,9 +75,65 @@ def _encode(array: np.ndarray, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
+def _shadow(shape: tuple[int, int], rng: np.random.Generator, soft: bool) -> np.ndarray:
+    """``(H, W)`` light factor: 1 on one side of a straight edge at any angle, 0.3-0.7 on the
+    other (the shadow of a phone or a hand); the edge is 1-3 px wide, or 10-40 px when
+    ``soft``. The edge passes anywhere over the middle half of the image, over the digit too."""
+    height, width = shape
+    angle = rng.uniform(0, 2 * np.pi)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    centre_y = rng.uniform(0.25, 0.75) * height
+    centre_x = rng.uniform(0.25, 0.75) * width
+    distance = np.cos(angle) * (cols - centre_x) + np.sin(angle) * (rows - centre_y)
+    width_px = rng.uniform(10, 40) if soft else rng.uniform(0.5, 2.0)
+    inside = 1.0 / (1.0 + np.exp(-distance / width_px))
+    darkness = rng.uniform(0.3, 0.7)
+    return (1.0 - darkness * inside).astype(np.float32)
+
+
+def _ruling(shape: tuple[int, int], rng: np.random.Generator, squared: bool) -> np.ndarray:
+    """``(H, W)`` 0-1 lines of ruled (or squared) notebook paper: 18-40 px apart, 1-3 px."""
+    height, width = shape
+    spacing = rng.uniform(18, 40)
+    thickness = rng.uniform(1.0, 3.0)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    tilt = rng.uniform(-0.03, 0.03)
+
+    def lines(position: np.ndarray) -> np.ndarray:
+        phase = np.mod(position, spacing)
+        gap = np.minimum(phase, spacing - phase)
+        return np.clip(thickness / 2 + 0.5 - gap, 0.0, 1.0)
+
+    found = lines(rows + tilt * cols + rng.uniform(0, spacing))
+    if squared:
+        found = np.maximum(found, lines(cols - tilt * rows + rng.uniform(0, spacing)))
+    return found.astype(np.float32)
+
+
 def render(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
     """Dress a ``(H, W)`` ink field (1 = ink) in ``style``; returns an encoded image file."""
     shape = ink.shape
+    if style in HARD_STYLES:
+        paper = np.ones((*shape, 3), np.float32) * rng.uniform(0.85, 1.0)
+        paper *= np.array([1.0, 0.98, 0.93], np.float32)
+        if style in ("lined", "squared"):
+            colours = [[0.55, 0.7, 0.9], [0.6, 0.6, 0.6], [0.9, 0.6, 0.6], [0.5, 0.75, 0.6]]
+            line_colour = np.array(colours[int(rng.integers(len(colours)))], np.float32)
+            paper = _compose(_ruling(shape, rng, style == "squared"), paper, line_colour)
+        light = _lighting(shape, rng, rng.uniform(0.05, 0.2))
+        if style in ("shadow", "soft_shadow"):
+            light = light * _shadow(shape, rng, soft=style == "soft_shadow")
+        if style == "hot_spot":
+            rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+            y, x = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
+            radius = rng.uniform(0.2, 0.5) * max(shape)
+            glow = np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
+            light = np.clip(light * (0.55 + 0.45 * glow) + 0.25 * glow, 0, 1.15)
+        colour = np.array([0.08, 0.08, 0.15], np.float32)
+        blurred = ndimage.gaussian_filter(ink, rng.uniform(0.5, 1.2))
+        rgb = _compose(blurred * rng.uniform(0.75, 1.0), paper, colour) * light[:, :, None]
+        rgb += rng.normal(0.0, 0.015, size=(*shape, 1)).astype(np.float32)
+        return _encode(_to_uint8(rgb), "JPEG", quality=int(rng.integers(70, 92)))
     noise = rng.normal(0.0, 0.02, size=(*shape, 1)).astype(np.float32)
     if style == "transparent":
         rgba = np.zeros((*shape, 4), dtype=np.uint8)

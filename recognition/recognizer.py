@@ -251,6 +251,10 @@ class Recognizer:
             groups = group_digits(line)
             single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median(single)) if single else None
+            used = {id(part) for group in groups for part in group.parts}
+            for part in line:  # dots, dashes and specks the grouping left out
+                if id(part) not in used:
+                    skipped.append(SkippedMark(_original_box(part, to_original)))
             for group in groups:
                 for mark in self._read_group(ink_map, group, to_original, digit_width):
                     if isinstance(mark, SkippedMark):
@@ -311,6 +315,16 @@ class Recognizer:
                 DigitReading(label, float(probabilities[label]), box, probabilities[:10], digit)
             )
         return readings
+
+
+def _original_box(part: Component, to_original: float) -> tuple[int, int, int, int]:
+    """A component's box ``(x, y, w, h)`` in the original image's pixels."""
+    return (
+        int(np.floor(part.left * to_original)),
+        int(np.floor(part.top * to_original)),
+        max(1, round(part.width * to_original)),
+        max(1, round(part.height * to_original)),
+    )
 
 
 def _load_verifier(path: Path) -> nl.Sequential | None:

@@ -288,3 +288,15 @@ def test_dark_mode_keeps_the_tools_legible(browser, app_url, tmp_path):
         assert contrast(colour, page_background) >= 4.5, (colour, page_background)
     page.screenshot(path=str(tmp_path / "dark.png"))
     context.close()
+
+
+def test_a_drawing_that_is_not_a_digit_is_refused_in_words(page):
+    draw(page, [[(60, 60), (220, 220)], [(220, 60), (60, 220)], [(40, 140), (240, 140)]])
+    wait_for_label(page, "not a digit")
+    page.wait_for_selector("#verdict >> text=That doesn't look like a digit", timeout=30_000)
+    page.wait_for_selector("#sketch .status >> text=Not a digit")
+    guesses = page.locator("#pred").inner_text()
+    assert any(d in guesses for d in "0123456789")  # the digit guesses are still listed
+    page.get_by_role("button", name="Clear").click()
+    wait_for_label(page, "draw a digit")
+    assert page.locator("#verdict").inner_text().strip() == ""

@@ -39,7 +39,7 @@ def test_saliency_is_the_gradient_of_the_winning_logit(inspector):
     # only at pixels where the one-sided differences agree (the network is locally linear).
     rng = np.random.default_rng(0)
     base, step, compared = logit(digit), 1e-5, 0
-    for y, x in rng.integers(3, 25, size=(60, 2)):
+    for y, x in rng.integers(3, 25, size=(150, 2)):
         bumped, dipped = digit.copy(), digit.copy()
         bumped[y, x] += step
         dipped[y, x] -= step

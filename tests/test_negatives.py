@@ -62,3 +62,11 @@ def test_each_doodle_draws_ink():
     for shape in neg.DOODLES:
         ink = neg.draw_strokes(shape(rng), rng, 120)
         assert ink.shape == (neg.FIELD, neg.FIELD) and ink.sum() > 50, shape.__name__
+
+
+def test_each_written_glyph_draws_ink():
+    rng = np.random.default_rng(1)
+    assert not set(neg.WRITTEN) & set("0123456789OoDlIiJTSsZzBbGgq")
+    for _ in range(60):
+        ink = neg.written(rng)
+        assert ink.shape == (neg.FIELD, neg.FIELD) and ink.sum() > 50

@@ -24,7 +24,7 @@ def test_file_is_small_enough():
 def test_full_test_set_accuracy_is_at_least_99_6_percent(shipped, mnist):
     _, (x_test, y_test) = mnist
     probs = shipped.predict(nl.data.to_images(x_test))
-    assert probs.shape == (10000, 10)
+    assert probs.shape == (10000, 11)  # the ten digits and "not a digit" (counted as wrong)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     accuracy = (probs.argmax(axis=1) == y_test).mean()
     assert accuracy >= 0.996, f"{accuracy:.4%}"
@@ -34,7 +34,11 @@ def test_full_test_set_accuracy_is_at_least_99_6_percent(shipped, mnist):
 
 def test_metadata_describes_its_training(shipped):
     meta = shipped.metadata
-    assert meta["data"]["name"] == "MNIST" and meta["data"]["train_images"] == 60000
+    assert meta["data"]["name"] == "MNIST"
+    # 55000 digits (5000 held out to calibrate on) and the synthesized non-digits.
+    assert meta["held_out_digits"] == 5000
+    assert meta["data"]["train_images"] == 55000 + meta["not_digit_images"]
+    assert meta["classes"][10] == "not a digit" and meta["calibration"]["temperature"] > 0
     for key in ("epochs", "seed", "augmentation", "train_seconds", "library_version", "input"):
         assert key in meta, key
 

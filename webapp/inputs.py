@@ -32,6 +32,12 @@ TOO_LARGE = f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB; not proces
 _allowed_folders: list[Path] = []
 
 
+def user_error(message: str) -> gr.Error:
+    """The error a visitor sees for their own mistake (a wrong file, a huge image): shown on
+    the page, and not printed to the server's log as a traceback."""
+    return gr.Error(message, print_exception=False)
+
+
 def allow_folder(folder: str | os.PathLike) -> None:
     """Accept input files from ``folder`` too (the app's example images)."""
     _allowed_folders.append(Path(folder).resolve())
@@ -59,12 +65,12 @@ def checked_file(payload: Any) -> str | bytes | None:
     folders = [Path(os.path.realpath(get_upload_folder())), *_allowed_folders]
     if not any(_inside(resolved, folder) for folder in folders):
         log.warning("refused an input file outside the upload folder: %s", path)
-        raise gr.Error(NOT_UPLOADED)
+        raise user_error(NOT_UPLOADED)
     if not resolved.is_file():
         log.warning("refused an input file that does not exist: %s", path)
-        raise gr.Error(NOT_UPLOADED)
+        raise user_error(NOT_UPLOADED)
     if resolved.stat().st_size > MAX_UPLOAD_BYTES:
-        raise gr.Error(TOO_LARGE)
+        raise user_error(TOO_LARGE)
     return str(resolved)
 
 
@@ -72,11 +78,11 @@ def _data_url(url: str) -> bytes:
     """The bytes of a base64 ``data:`` URL, refused beyond the upload limit before decoding."""
     header, _, encoded = url.partition(",")
     if not header.endswith(";base64") or len(encoded) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
-        raise gr.Error(TOO_LARGE if len(encoded) > MAX_UPLOAD_BYTES else NOT_UPLOADED)
+        raise user_error(TOO_LARGE if len(encoded) > MAX_UPLOAD_BYTES else NOT_UPLOADED)
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise gr.Error("The image data could not be decoded.") from None
+        raise user_error("The image data could not be decoded.") from None
 
 
 def checked_input(value: Any) -> Any:
