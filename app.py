@@ -88,6 +88,9 @@ CSS = """
 #intro h1 { margin-bottom: 0.2em; }
 .caption p { margin: 0 0 -6px 2px; }
 #verdict:empty { display: none; }
+#probabilities { padding-bottom: 28px; }
+#seen .icon-button-wrapper:empty, #seen .icon-button-wrapper:not(:has(button)) { display: none; }
+#probabilities .vega-embed, #probabilities svg { overflow: visible !important; }
 @media (max-width: 640px) {
   #intro-more { display: none; }
   #intro h1 { font-size: 1.5rem; }
@@ -199,9 +202,10 @@ def _answer(prediction: Prediction, empty_text: str) -> tuple[Any, pd.DataFrame,
     if prediction.probabilities is None:
         return empty_text, _chart(None), None
     confidences = {str(d): float(p) for d, p in enumerate(prediction.probabilities)}
-    confidences[NOT_A_DIGIT] = prediction.not_digit
     if prediction.label is None:  # refused: make sure the label reads "not a digit"
         confidences[NOT_A_DIGIT] = max(prediction.not_digit, *confidences.values())
+    elif prediction.not_digit >= 0.01:  # a real doubt is listed with the digits
+        confidences[NOT_A_DIGIT] = prediction.not_digit
     return confidences, _chart(prediction), _enlarge(prediction.input)
 
 
@@ -636,6 +640,7 @@ def build_app(
                                 y="probability",
                                 y_lim=[0, 1],
                                 sort="x",
+                                x_title=" ",  # the label says it; the axis has no room
                                 label="Probability of each digit, and of not a digit",
                                 elem_id="probabilities",
                                 height=200,
