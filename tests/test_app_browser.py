@@ -99,7 +99,9 @@ def test_clear_and_undo(page):
     wait_for_label(page, "7")
 
 
-def test_touch_draws_on_a_phone_without_scrolling(browser, app_url, tmp_path):
+@pytest.fixture
+def phone(browser, app_url):
+    """A fresh 390 x 844 touch phone page, scrolled to the canvas: (context, page)."""
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
     )
@@ -107,6 +109,12 @@ def test_touch_draws_on_a_phone_without_scrolling(browser, app_url, tmp_path):
     page.goto(app_url)
     page.wait_for_selector("#sketch canvas", timeout=30_000)
     page.locator("#sketch canvas").scroll_into_view_if_needed()
+    yield context, page
+    context.close()
+
+
+def test_touch_draws_on_a_phone_without_scrolling(phone, tmp_path):
+    context, page = phone
     scrolled = page.evaluate("() => window.scrollY")
     session = context.new_cdp_session(page)
     for stroke in SEVEN:
@@ -124,7 +132,6 @@ def test_touch_draws_on_a_phone_without_scrolling(browser, app_url, tmp_path):
     wait_for_label(page, "7")
     assert page.evaluate("() => window.scrollY") == scrolled, "the finger scrolled the page"
     page.screenshot(path=str(tmp_path / "phone.png"))
-    context.close()
 
 
 def test_upload_a_file(page):
@@ -192,20 +199,13 @@ def test_captions_never_cover_pictures(page):
             assert not overlap(picture, label), (picture, label)
 
 
-def test_phone_shows_the_answer_while_the_canvas_is_in_view(browser, app_url):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
-    )
-    page = context.new_page()
-    page.goto(app_url)
-    page.wait_for_selector("#sketch canvas", timeout=30_000)
-    page.locator("#sketch canvas").scroll_into_view_if_needed()
+def test_phone_shows_the_answer_while_the_canvas_is_in_view(phone):
+    _, page = phone
     draw(page, SEVEN)
     page.wait_for_selector("#sketch .status >> text=Reads 7", timeout=30_000)
     status = page.locator("#sketch .status").bounding_box()
     canvas = page.locator("#sketch canvas").bounding_box()
     assert canvas["y"] >= 0 and status["y"] + status["height"] <= 844
-    context.close()
 
 
 def test_a_file_that_is_not_an_image_is_explained(page, app_server, tmp_path):
