@@ -221,6 +221,8 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
 
 #: Side of the grid the sharp light is estimated on (pixels of the longer side).
 SHARP_GRID = 112
+#: How far (as a share of the light) the envelope must depart from the smooth fit.
+SHARP_CHANGE = 0.15
 #: Images smaller than this (crops, icons, MNIST itself) have no shadows or ruled lines to
 #: remove: a stroke there can span half the image.
 MIN_PHOTO_SIDE = 120
@@ -290,6 +292,9 @@ def sharp_light(
     envelope = (ndimage.grey_closing if dark else ndimage.grey_opening)(small, size=window)
     envelope = ndimage.uniform_filter(envelope, size=3)
     change = envelope / np.maximum(fit, 0.02) - 1.0
+    # Nothing departs far from the smooth fit (vignetting, a gradient): leave it to the fit.
+    if float(np.abs(change).max()) < SHARP_CHANGE:
+        return None, dark
     labels, count = ndimage.label(np.abs(change) > 0.06)
     if not count:
         return None, dark
@@ -370,6 +375,9 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
     # Fast path: a rule fills most of a row (or column), give or take a tilt of a pixel.
     rows = ndimage.maximum_filter1d(mask.sum(axis=1), 3) >= 0.4 * width
     columns = ndimage.maximum_filter1d(mask.sum(axis=0), 3) >= 0.4 * height
+    # the page's own edges (dropped later as edge pieces) are not rules
+    rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
+    columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
     if not rows.any() and not columns.any():
         return ink
     rules = np.zeros_like(mask)
