@@ -32,7 +32,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(url)
             canvas = page.locator("#sketch canvas")
-            canvas.wait_for(timeout=30_000)
+            page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=30_000)
             box = canvas.bounding_box()
             scale = box["width"] / 280
             points = [(80, 60), (200, 60), (120, 230)]

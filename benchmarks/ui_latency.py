@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             desktop = browser.new_context(viewport={"width": 1280, "height": 800})
             page = desktop.new_page()
             page.goto(url)
-            page.wait_for_selector("#sketch canvas", timeout=60_000)
+            page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=60_000)
             mouse_stroke(page, STROKES[0])  # the first answer warms the server up
             page.wait_for_timeout(1500)
             page.get_by_role("button", name="Clear").click()
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             page = phone.new_page()
             page.goto(url)
-            page.wait_for_selector("#sketch canvas", timeout=60_000)
+            page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=60_000)
             page.locator("#sketch canvas").scroll_into_view_if_needed()
             session = phone.new_cdp_session(page)
             session.send("Emulation.setCPUThrottlingRate", {"rate": 4})

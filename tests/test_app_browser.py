@@ -34,7 +34,7 @@ def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(app_url)
-    page.wait_for_selector("#sketch canvas", timeout=30_000)
+    page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=30_000)
     yield page
     context.close()
 
@@ -107,7 +107,7 @@ def phone(browser, app_url):
     )
     page = context.new_page()
     page.goto(app_url)
-    page.wait_for_selector("#sketch canvas", timeout=30_000)
+    page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=30_000)
     page.locator("#sketch canvas").scroll_into_view_if_needed()
     yield context, page
     context.close()
@@ -266,7 +266,7 @@ def test_dark_mode_keeps_the_tools_legible(browser, app_url, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
     page = context.new_page()
     page.goto(app_url + "?__theme=dark")
-    page.wait_for_selector("#sketch canvas", timeout=30_000)
+    page.wait_for_selector("#sketch .digit-pad[data-ready]", timeout=30_000)
     assert page.evaluate("() => document.body.classList.contains('dark')") or page.evaluate(
         "() => document.querySelector('.dark') !== null"
     )

@@ -201,6 +201,7 @@ pad.querySelector('button.clear').addEventListener('click', () => {
   strokes = []; redraw(); send();
 });
 redraw();
+pad.dataset.ready = '1';  // listeners attached: the pad draws from here on
 """
 
 
