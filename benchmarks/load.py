@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -27,6 +26,10 @@ import numpy as np
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from webapp.local import start_local_app  # noqa: E402
+
 EXAMPLES = ROOT / "examples" / "images"
 KINDS = {
     "digit": ("predict_upload", sorted(EXAMPLES.glob("*_[0-9].*"))),
@@ -36,25 +39,12 @@ KINDS = {
 
 
 def start_app() -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("load.py: the app did not start")
+    """The app on a free local port (:func:`webapp.local.start_local_app`); exits with one
+    line when it does not start."""
+    try:
+        return start_local_app()
+    except RuntimeError as error:
+        raise SystemExit(f"load.py: the app did not start ({error})") from None
 
 
 def rss_mb(pid: int) -> float:

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
+from webapp.local import start_local_app  # noqa: E402
 
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 
@@ -39,15 +40,6 @@ def fixed_seed():
     np.random.seed(0)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run_script(
     script: str, *args: str, stdin: str = "", timeout: float = 120, env: dict | None = None
 ):
@@ -69,38 +61,19 @@ def run_script(
 
 
 def start_server(args: list[str], timeout: float = 90.0):
-    """Run ``python app.py ARGS --port P`` on 127.0.0.1 until it answers; returns (process, url)."""
-    import subprocess
+    """Run ``python app.py ARGS`` on a free port of 127.0.0.1 until it answers; returns
+    ``(process, url)``. Its output goes to a file, ``process.log_path`` (tests read it: no
+    traceback for a user's mistake)."""
     import tempfile
-    import time
-    import urllib.request
 
-    port = free_port()
-    # The server's output goes to a file (a pipe nobody reads would fill up and stall it);
-    # tests read it as ``process.log_path`` (no traceback for a user's mistake).
     handle, log_path = tempfile.mkstemp(prefix="app-", suffix=".log")
-    command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     with os.fdopen(handle, "w") as log:
-        process = subprocess.Popen(
-            [*command, *args],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    process.log_path = log_path
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited early:\n{Path(log_path).read_text()}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"app.py did not answer at {url} within {timeout} s")
+            process, url = start_local_app(args, output=log, timeout=timeout)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}:\n{Path(log_path).read_text()}") from None
+    process.log_path = log_path
+    return process, url
 
 
 def stop_server(process) -> str:
