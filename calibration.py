@@ -58,10 +58,15 @@ def logits_of(model: nl.Sequential, images: np.ndarray, batch_size: int = 500) -
     )
 
 
+def last_dense(model: nl.Sequential) -> nl.Dense:
+    """The model's last Dense layer: the one whose outputs are the logits."""
+    return [layer for layer in model.layers if isinstance(layer, nl.Dense)][-1]
+
+
 def fold_temperature(model: nl.Sequential, temperature: float) -> None:
     """Divide the last Dense layer's weight and bias by ``temperature`` in place, so that the
     model's logits are the calibrated ones."""
-    last = [layer for layer in model.layers if isinstance(layer, nl.Dense)][-1]
+    last = last_dense(model)
     last.weight.data /= np.float32(temperature)
     last.bias.data /= np.float32(temperature)
 

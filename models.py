@@ -11,9 +11,6 @@ import numpy as np
 
 import nnlite as nl
 
-#: The index of the eleventh output, "not a digit" (outputs 0-9 are the digits).
-NOT_DIGIT = 10
-
 
 def build_model(classes: int = 11) -> nl.Sequential:
     """The shipped CNN: two 3x3 conv blocks (32, 64 channels) with batch norm, then a

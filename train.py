@@ -38,12 +38,15 @@ from calibration import (
     expected_calibration_error,
     fit_temperature,
     fold_temperature,
+    last_dense,
     log_softmax,
     logits_of,
     reliability_diagram,
 )
-from models import NOT_DIGIT, build_model, widen_classifier
+from models import build_model, widen_classifier
 from nnlite.model import load_arrays, save_arrays
+from recognition.recognizer import NOT_DIGIT_OUTPUT as NOT_DIGIT
+from recognition.recognizer import NOT_DIGIT_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
@@ -391,8 +394,7 @@ def calibrate(
     if len(not_digits):
         report["not_digit_shift"] = shift = not_digit_shift(logits[: len(digits)])
         logits[:, NOT_DIGIT] -= shift
-        last = [layer for layer in model.layers if isinstance(layer, nl.Dense)][-1]
-        last.bias.data[NOT_DIGIT] -= np.float32(shift)
+        last_dense(model).bias.data[NOT_DIGIT] -= np.float32(shift)
     temperature = fit_temperature(logits, truth)
     fold_temperature(model, temperature)
     report["temperature"] = round(temperature, 4)
@@ -400,12 +402,14 @@ def calibrate(
         probabilities = np.exp(log_softmax(logits / t))
         confidence, predicted = probabilities.max(axis=1), probabilities.argmax(axis=1)
         report[f"ece_{name}"] = round(expected_calibration_error(confidence, predicted == truth), 5)
-    is_digit = truth != NOT_DIGIT
-    refused = probabilities[:, NOT_DIGIT] >= 0.5
-    report["digits_refused"] = round(float(refused[is_digit].mean()), 5)
-    report["not_digits_refused"] = (
-        round(float(refused[~is_digit].mean()), 5) if (~is_digit).any() else None
-    )
+    if logits.shape[1] > NOT_DIGIT:  # a ten-digit model refuses nothing
+        calibrated = np.exp(log_softmax(logits / temperature))
+        refused = calibrated[:, NOT_DIGIT] >= NOT_DIGIT_THRESHOLD
+        is_digit = truth != NOT_DIGIT
+        report["digits_refused"] = round(float(refused[is_digit].mean()), 5)
+        report["not_digits_refused"] = (
+            round(float(refused[~is_digit].mean()), 5) if (~is_digit).any() else None
+        )
     return report
 
 

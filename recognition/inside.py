@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 import nnlite as nl
 
 from .imageio import ImageSource
-from .recognizer import Prediction, Recognizer
+from .recognizer import NOT_DIGIT_OUTPUT, Prediction, Recognizer
 
 STEP_CAPTIONS = {
     "image": "1. Your image, as loaded",
@@ -171,8 +171,8 @@ class Inspector:
         if prediction.input is None:  # no ink: nothing reached the network
             return view
         digit = prediction.input.astype(np.float32)
-        # The saliency of the answer given: a digit's, or "not a digit"'s (output 10).
-        target = prediction.label if prediction.label is not None else 10
+        # The saliency of the answer given: a digit's, or "not a digit"'s.
+        target = prediction.label if prediction.label is not None else NOT_DIGIT_OUTPUT
         with self._lock:
             view.feature_maps = self.feature_map_grids(digit)
             view.saliency = self.saliency(digit, target)

@@ -230,13 +230,19 @@ MIN_PHOTO_SIDE = 120
 SHARP_WINDOW = 0.2
 
 
+def _on_border(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels of an ``(h, w)`` label image that reach its border, and how many border
+    pixels each has; the border's length is ``2 * (h + w)``."""
+    ring = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return np.unique(ring[ring > 0], return_counts=True)
+
+
 def _inside(mask: np.ndarray) -> np.ndarray:
     """The parts of an ``(h, w)`` bool mask whose connected pieces do not touch the border."""
     labels, count = ndimage.label(mask)
     if not count:
         return mask
-    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    return mask & ~np.isin(labels, np.unique(edges[edges > 0]))
+    return mask & ~np.isin(labels, _on_border(labels)[0])
 
 
 def _ink_polarity(luminance: np.ndarray, window: int, hint: bool) -> bool:
@@ -299,9 +305,8 @@ def sharp_light(
     if not count:
         return None, dark
     # A shadow's region meets a good part of the border (a stroke's neighbourhood barely).
-    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    found, touching = np.unique(edges[edges > 0], return_counts=True)
-    outside = np.isin(labels, found[touching >= 0.1 * len(edges)])
+    found, touching = _on_border(labels)
+    outside = np.isin(labels, found[touching >= 0.1 * 2 * (small_h + small_w)])
     if not outside.any():
         return None, dark
     weight = ndimage.uniform_filter(

@@ -25,7 +25,7 @@ from scipy import ndimage
 import nnlite as nl
 
 from .imageio import ImageSource, load_image
-from .normalize import Component, InkMap, find_ink, to_mnist
+from .normalize import Box, Component, InkMap, find_ink, to_mnist
 from .segment import SPLIT_ASPECT, Group, best_cuts, group_digits, split_lines
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
@@ -35,6 +35,8 @@ DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
 VERIFIER_WEIGHT = 2.0
 NO_DIGIT = "no digit found"
 NOT_A_DIGIT = "not a digit"
+#: The index of the model's eleventh output, "not a digit" (outputs 0-9 are the digits).
+NOT_DIGIT_OUTPUT = 10
 #: The model's eleventh output (when it has one) is "not a digit"; an input whose
 #: not-a-digit probability reaches this is refused, with the digit guesses still shown.
 NOT_DIGIT_THRESHOLD = 0.5
@@ -204,7 +206,8 @@ class Recognizer:
     def answer(self, digit: np.ndarray, top_k: int = 3) -> Prediction:
         """The :class:`Prediction` for one ``(28, 28)`` network input."""
         probabilities = self.classify(digit[None])[0]
-        digits, not_digit = probabilities[:10], float(probabilities[10])
+        digits = probabilities[:NOT_DIGIT_OUTPUT]
+        not_digit = float(probabilities[NOT_DIGIT_OUTPUT])
         order = np.argsort(-digits, kind="stable")[: max(1, min(top_k, 10))]
         top = [(int(k), float(digits[k])) for k in order]
         if not_digit >= NOT_DIGIT_THRESHOLD:
@@ -282,7 +285,7 @@ class Recognizer:
             probabilities = self.classify(inputs)
             for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
                 cache[span] = (digit, probs)
-            scores = np.log(probabilities[:, :10].max(axis=1) + 1e-9)
+            scores = np.log(probabilities[:, :NOT_DIGIT_OUTPUT].max(axis=1) + 1e-9)
             if self.verifier is not None:
                 whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
                 scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
@@ -299,31 +302,28 @@ class Recognizer:
             cols = np.flatnonzero((piece > 0.25).any(axis=0))
             if rows.size == 0:
                 continue
-            x0, y0 = left + cols[0], top + rows[0]
-            x1, y1 = left + cols[-1] + 1, top + rows[-1] + 1
-            box = (
-                int(np.floor(x0 * to_original)),
-                int(np.floor(y0 * to_original)),
-                max(1, round((x1 - x0) * to_original)),
-                max(1, round((y1 - y0) * to_original)),
-            )
-            if probabilities[10] >= NOT_DIGIT_THRESHOLD:
+            inked = Box(
+                int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1),
+                int(left + cols[-1] + 1),
+            )  # fmt: skip
+            box = _original_box(inked, to_original)
+            if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
                 readings.append(SkippedMark(box))
                 continue
-            label = int(np.argmax(probabilities[:10]))
-            readings.append(
-                DigitReading(label, float(probabilities[label]), box, probabilities[:10], digit)
-            )
+            digits = probabilities[:NOT_DIGIT_OUTPUT]
+            label = int(np.argmax(digits))
+            readings.append(DigitReading(label, float(digits[label]), box, digits, digit))
         return readings
 
 
-def _original_box(part: Component, to_original: float) -> tuple[int, int, int, int]:
-    """A component's box ``(x, y, w, h)`` in the original image's pixels."""
+def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:
+    """An ink-map box (a component's, or a cut piece's ink) as ``(x, y, w, h)`` in the
+    original image's pixels."""
     return (
-        int(np.floor(part.left * to_original)),
-        int(np.floor(part.top * to_original)),
-        max(1, round(part.width * to_original)),
-        max(1, round(part.height * to_original)),
+        int(np.floor(box.left * to_original)),
+        int(np.floor(box.top * to_original)),
+        max(1, round(box.width * to_original)),
+        max(1, round(box.height * to_original)),
     )
 
 

@@ -158,6 +158,12 @@ def test_ten_digit_model_without_negatives(tmp_path):
     assert meta["data"]["train_images"] == 256 and len(meta["classes"]) == 10
 
 
+def test_ten_digit_model_is_still_calibrated_on_held_out_digits(tmp_path):
+    out = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0")
+    calibration = nl.load(out).metadata["calibration"]
+    assert calibration["temperature"] > 0 and "digits_refused" not in calibration
+
+
 def test_fine_tuning_a_ten_digit_model_adds_the_not_a_digit_output(tmp_path):
     ten = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
     out = run(tmp_path, "eleven.npz", "--epochs", "1", "--init", str(ten), "--lr", "1e-4")
