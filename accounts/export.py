@@ -21,6 +21,18 @@ from .store import Store
 INDEX = "corrections.csv"
 
 
+def correction_problem(mode: str, text: str) -> str | None:
+    """Why ``text`` is not a correction for an entry of this mode ("digit" or "number"), or
+    None. A correction is the right digits, one line per line of digits."""
+    if not text:
+        return "Give the right digit(s)."
+    if any(not (c.isdigit() or c == "\n") for c in text) or not text.isascii():
+        return "A correction is made of the digits 0-9 only (one line per line of digits)."
+    if mode == "digit" and len(text) != 1:
+        return "This entry is a single digit: give one digit 0-9."
+    return None
+
+
 def correction_labels(mode: str, correction: str, input_count: int) -> list[int] | None:
     """The label of each stored input, or None when the correction does not match them
     (a number corrected to a different count of digits cannot say which input is which)."""

@@ -5,17 +5,20 @@
     POST /login      fields username, password (Gradio's sign-in page and gradio_client
                      post here) -> 200 with the session cookies, 400 "Incorrect
                      credentials.", or 429 while the throttle holds the attempt back
+    GET  /logout     ends the user's sessions (all of them, or ``?all_session=false``: this
+                     one) and goes back to the sign-in page
     GET  /register   the form: email, password, confirmation
     POST /register   fields email, password, confirm -> 303 to the sign-in page (the same
                      answer whether the address was new or already had an account), the form
                      again with status 400 and the reason, or 429 past the per-client limit
 
 Sign-in is Gradio's own session scheme (a random token in ``app.tokens`` and two cookies),
-with what a public server needs on top: the name kept in the session is the normalised
-address (so signing out ends every session of that user, however it was typed), a throttle
-per account-and-client and per client that parallel requests cannot outrun
-(:class:`~accounts.security.LoginThrottle`), at most ``HASHING_WORKERS`` scrypt computations
-at once, and sessions that expire.
+with the table of sessions moved into the database (:class:`Sessions`: every app process
+serving one database accepts every session) and what a public server needs on top: the
+name kept in the session is the normalised address (so signing out ends every session of
+that user, however it was typed), a throttle per account-and-client and per client that
+parallel requests cannot outrun (:class:`~accounts.security.LoginThrottle`), at most
+``HASHING_WORKERS`` scrypt computations at once, and sessions that expire.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import asyncio
 import contextlib
 import html
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -45,7 +50,7 @@ from .security import (
     registration_problem,
     verify_password,
 )
-from .store import EmailTakenError, Store
+from .store import DatabaseUnavailableError, EmailTakenError, Store
 
 T = TypeVar("T")
 #: scrypt computations (16 MB and ~50 ms each) that may run at once; more wait...
@@ -54,6 +59,7 @@ HASHING_WORKERS = 2
 HASHING_QUEUE = 32
 WRONG = "Incorrect credentials."
 BUSY = "Too many sign-in attempts right now; wait a moment and try again."
+UNAVAILABLE = "The accounts database cannot be reached right now; try again in a moment."
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -96,6 +102,62 @@ CLOSED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 """
 
 
+class Sessions:
+    """Gradio's session table (``app.tokens``: token -> user name), kept in the database so
+    that every app process serving it sees every sign-in, and sign-outs and expiry too.
+
+    Gradio asks ``get(token)`` on every request. While the database does not answer, a
+    session this process checked in the last ``OUTAGE_GRACE`` seconds still counts, so that
+    a signed-in user's request reaches the handler, which says in words that the database
+    cannot be reached (rather than the page falling back to the sign-in form); any other
+    token counts as "not signed in" for that request."""
+
+    OUTAGE_GRACE = 300.0
+    REMEMBERED = 10_000
+
+    def __init__(self, store: Store, max_age: float) -> None:
+        self.store = store
+        self.max_age = max_age
+        self._checked: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: Any, default: str | None = None) -> str | None:
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return default
+        try:
+            user = self.store.session_user(token, self.max_age)
+        except DatabaseUnavailableError:
+            with self._lock:
+                checked = self._checked.get(token)
+            if checked is not None and time.monotonic() - checked[1] < self.OUTAGE_GRACE:
+                return checked[0]
+            return default
+        with self._lock:
+            if user is None:
+                self._checked.pop(token, None)
+            else:
+                self._checked[token] = (user, time.monotonic())
+                self._checked.move_to_end(token)
+                while len(self._checked) > self.REMEMBERED:
+                    self._checked.popitem(last=False)
+        return default if user is None else user
+
+    def __contains__(self, token: Any) -> bool:
+        return self.get(token) is not None
+
+    def __getitem__(self, token: str) -> str:
+        user = self.get(token)
+        if user is None:
+            raise KeyError(token)
+        return user
+
+    def __setitem__(self, token: str, email: str) -> None:
+        self.store.start_session(normalize_email(email), token)
+
+    def __delitem__(self, token: str) -> None:
+        self.store.end_session(token)
+
+
 class BusyError(Exception):
     """Too many password computations are waiting already."""
 
@@ -125,7 +187,7 @@ class Accounts:
             "account": LoginThrottle(free=20, clock=clock),
         }
         self.registrations = RateLimit(registrations_per_hour, 3600.0, clock)
-        self._issued: dict[str, float] = {}
+        self.sessions = Sessions(store, session_seconds)
         self._hashing: asyncio.Semaphore | None = None
         self._queued = 0
 
@@ -195,7 +257,10 @@ class Accounts:
     async def authenticate(self, username: str, password: str) -> bool:
         """Gradio's ``auth`` callable (its own ``/login`` is shadowed by :meth:`routes`; this
         keeps Gradio's sign-in required and serves any other caller the same rules)."""
-        return bool(await self.sign_in(username, password, "gradio"))
+        try:
+            return bool(await self.sign_in(username, password, "gradio"))
+        except DatabaseUnavailableError:
+            return False
 
     def register(self, email: str, password: str, confirm: str) -> str | None:
         """Create an account unless one exists; returns the reason the request was refused,
@@ -216,6 +281,7 @@ class Accounts:
         return [
             Route("/login", self._login, methods=["POST"]),
             Route("/login/", self._login, methods=["POST"]),
+            Route("/logout", self._logout, methods=["GET"]),
             Route("/register", self._register_page, methods=["GET", "POST"]),
         ]
 
@@ -225,38 +291,63 @@ class Accounts:
         if not isinstance(username, str) or not isinstance(password, str):
             return JSONResponse({"detail": WRONG}, status_code=400)
         client = request.client.host if request.client else "unknown"
-        ok = await self.sign_in(username, password, client)
+        try:
+            ok = await self.sign_in(username, password, client)
+        except DatabaseUnavailableError:
+            return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
         if ok is None:
             return JSONResponse({"detail": BUSY}, status_code=429)
         if not ok:
             return JSONResponse({"detail": WRONG}, status_code=400)
-        app = request.app
+        email = normalize_email(username)
         token = secrets.token_urlsafe(32)
-        app.tokens[token] = normalize_email(username)
-        self._issued[token] = self.clock()
+        try:
+            await run_in_threadpool(self.store.start_session, email, token)
+        except DatabaseUnavailableError:
+            return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
         response = JSONResponse({"success": True})
+        cookie_id = request.app.cookie_id
         # The same two cookies as Gradio's own sign-in (the second for plain-HTTP clients).
         response.set_cookie(
-            f"access-token-{app.cookie_id}", token, httponly=True, samesite="none", secure=True
+            f"access-token-{cookie_id}", token, httponly=True, samesite="none", secure=True
         )
-        response.set_cookie(f"access-token-unsecure-{app.cookie_id}", token, httponly=True)
+        response.set_cookie(f"access-token-unsecure-{cookie_id}", token, httponly=True)
         return response
 
-    def expired_tokens(self) -> list[str]:
-        """Session tokens issued more than ``session_seconds`` ago."""
-        now = self.clock()
-        return [t for t, issued in self._issued.items() if now - issued > self.session_seconds]
+    async def _logout(self, request: Request) -> Response:
+        """Gradio's ``/logout``, over the shared sessions: ends every session of the user
+        (``?all_session=false``: only this one) and goes back to the sign-in page."""
+        cookie_id = request.app.cookie_id
+        token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+            f"access-token-unsecure-{cookie_id}"
+        )
+        if token:
+            with contextlib.suppress(DatabaseUnavailableError):
+                user = await run_in_threadpool(self.sessions.get, token)
+                if request.query_params.get("all_session", "true").lower() == "false":
+                    await run_in_threadpool(self.store.end_session, token)
+                elif user is not None:
+                    await run_in_threadpool(self.store.end_sessions, user)
+        home = request.scope.get("root_path", "").rstrip("/") + "/"
+        response = RedirectResponse(home, status_code=302)
+        response.delete_cookie(f"access-token-{cookie_id}", path="/")
+        response.delete_cookie(f"access-token-unsecure-{cookie_id}", path="/")
+        return response
+
+    def install(self, app: Any) -> None:
+        """At the server's start: Gradio's session table becomes the database's, and the
+        cookies' names come from the database, so every process serving this database
+        accepts every session."""
+        app.tokens = self.sessions
+        app.cookie_id = self.store.setting("cookie_id")
 
     async def expire_sessions(self, app: Any) -> None:
-        """Background job for the app's lifespan: ends sessions older than
-        ``session_seconds`` (checked every minute, or more often for short sessions)."""
+        """Background job for the app's lifespan: deletes sessions older than
+        ``session_seconds`` (they are refused from that moment anyway)."""
         while True:
             await asyncio.sleep(max(0.5, min(60.0, self.session_seconds / 4)))
-            for token in self.expired_tokens():
-                self._issued.pop(token, None)
-                app.tokens.pop(token, None)
-            for token in [t for t in self._issued if t not in app.tokens]:
-                self._issued.pop(token, None)  # signed out
+            with contextlib.suppress(DatabaseUnavailableError):
+                await run_in_threadpool(self.store.end_expired_sessions, self.session_seconds)
 
     async def _register_page(self, request: Request) -> Response:
         home = request.scope.get("root_path", "").rstrip("/") + "/"
@@ -279,6 +370,8 @@ class Accounts:
             )
         except BusyError:
             return self._form(home, fields["email"], BUSY, status=429)
+        except DatabaseUnavailableError:
+            return self._form(home, fields["email"], UNAVAILABLE, status=503)
         if problem is not None:
             return self._form(home, fields["email"], problem, status=400)
         return RedirectResponse(home, status_code=303)

@@ -16,6 +16,8 @@ import nnlite as nl  # noqa: E402
 from webapp.local import start_local_app  # noqa: E402
 
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+# A developer's own database must never meet the tests (app.py reads it when set).
+os.environ.pop("DATABASE_URL", None)
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +33,31 @@ def mnist_dir() -> Path:
 def mnist(mnist_dir: Path):
     """((x_train, y_train), (x_test, y_test)) as uint8 arrays."""
     return nl.data.load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole run (tests/services.py)."""
+    from services import PostgresCluster
+
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.remove()
+
+
+def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    """A new empty accounts database of ``backend``: a SQLite path in ``folder`` or the URL
+    of a new PostgreSQL database in the session's cluster."""
+    if backend == "sqlite":
+        return str(folder / "digits.db")
+    cluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"digits_{os.urandom(6).hex()}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new empty accounts database, once of each backend."""
+    return new_database(request, request.param, tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +87,7 @@ def run_script(
     )
 
 
-def start_server(args: list[str], timeout: float = 90.0):
+def start_server(args: list[str], timeout: float = 90.0, env: dict | None = None):
     """Run ``python app.py ARGS`` on a free port of 127.0.0.1 until it answers; returns
     ``(process, url)``. Its output goes to a file, ``process.log_path`` (tests read it: no
     traceback for a user's mistake)."""
@@ -69,7 +96,7 @@ def start_server(args: list[str], timeout: float = 90.0):
     handle, log_path = tempfile.mkstemp(prefix="app-", suffix=".log")
     with os.fdopen(handle, "w") as log:
         try:
-            process, url = start_local_app(args, output=log, timeout=timeout)
+            process, url = start_local_app(args, output=log, timeout=timeout, env=env)
         except RuntimeError as error:
             raise RuntimeError(f"{error}:\n{Path(log_path).read_text()}") from None
     process.log_path = log_path

@@ -17,23 +17,30 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, start_server, stop_server
+from conftest import ROOT, new_database, run_script, start_server, stop_server
 from gradio_client import Client, handle_file
 from PIL import Image
 
 import nnlite as nl
-from accounts import Store, StoreError, export_corrections, hash_password, load_samples
+from accounts import (
+    EmailTakenError,
+    Store,
+    StoreError,
+    export_corrections,
+    hash_password,
+    load_samples,
+)
 from accounts.export import correction_labels
 from accounts.history import continues, fingerprint
 from accounts.security import LoginThrottle, registration_problem, verify_password
-from accounts.store import MIGRATIONS
+from accounts.store import MIGRATIONS, is_postgres_url
 
 ALICE = ("alice@example.com", "alice-password")
 BOB = ("bob@example.com", "bob-password")
 EXAMPLES = ROOT / "examples" / "images"
 
 
-def add_user(db: Path, email: str, password: str) -> None:
+def add_user(db: Path | str, email: str, password: str) -> None:
     result = run_script("app.py", "--db", str(db), "--add-user", email, stdin=password + "\n")
     assert result.returncode == 0, result.stderr
 
@@ -50,18 +57,63 @@ def digit_png(mnist, index: int, directory: Path) -> Path:
 # -- the store ---------------------------------------------------------------------------
 
 
-def test_store_is_created_versioned_and_reopened(tmp_path):
-    path = tmp_path / "new.db"
-    store = Store(path)
+def test_store_is_created_versioned_and_reopened(database):
+    store = Store(database)
     assert store.schema_version == len(MIGRATIONS)
     store.add_user("a@b.org", hash_password("password-1"))
-    entry = store.record("a@b.org", "digit", "upload", "4", 0.9, None, np.zeros((1, 28, 28)))
+    with pytest.raises(EmailTakenError):
+        store.add_user("a@b.org", hash_password("password-2"))
+    entry = store.record("a@b.org", "digit", "upload", "4", 0.9, b"png", np.zeros((1, 28, 28)))
     store.close()
-    again = Store(path)
+    again = Store(database)
     assert again.schema_version == len(MIGRATIONS)
-    assert [e.id for e in again.history("a@b.org")] == [entry]
-    connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    [stored] = again.history("a@b.org")
+    assert stored.id == entry and stored.thumbnail == b"png" and stored.inputs.shape == (1, 28, 28)
+    assert again.user("a@b.org").password_hash != again.user("a@b.org").email
+    if not is_postgres_url(database):
+        connection = sqlite3.connect(database)
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
+
+
+def test_sessions_are_shared_expire_and_end(database):
+    """Sessions live in the database: a second Store on it (another process) sees them."""
+    first, second = Store(database), Store(database)
+    first.add_user("a@b.org", "x")
+    first.add_user("c@d.org", "x")
+    first.start_session("a@b.org", "token-1")
+    first.start_session("a@b.org", "token-2")
+    first.start_session("c@d.org", "token-3", issued_at=time.time() - 100)
+    assert second.session_user("token-1", 60) == "a@b.org"
+    assert second.session_user("token-3", 60) is None  # older than a minute
+    assert second.session_user("token-3", 1000) == "c@d.org"
+    assert second.session_user("no-such-token", 60) is None
+    with pytest.raises(KeyError):
+        first.start_session("nobody@b.org", "token-4")
+    assert second.end_expired_sessions(60) == 1
+    assert second.end_sessions("a@b.org") == 2
+    assert first.session_user("token-2", 60) is None and first.count("sessions") == 0
+    # One cookie name for every process on this database, made by the first to ask.
+    assert (
+        first.setting("cookie_id")
+        == second.setting("cookie_id")
+        != Store(database).setting("other")
+    )
+    # Tokens are kept hashed: the database alone signs nobody in.
+    first.start_session("a@b.org", "secret-token")
+    assert "secret-token" not in str(_all_rows(database, "sessions"))
+    first.close()
+    second.close()
+
+
+def _all_rows(database: str, table: str) -> list:
+    if is_postgres_url(database):
+        import psycopg
+
+        with psycopg.connect(database) as connection:
+            return connection.execute(f"SELECT * FROM {table}").fetchall()
+    with sqlite3.connect(database) as connection:
+        return connection.execute(f"SELECT * FROM {table}").fetchall()
 
 
 def test_unusable_database_files_are_refused_and_left_untouched(tmp_path):
@@ -92,8 +144,59 @@ def test_unusable_database_files_are_refused_and_left_untouched(tmp_path):
         assert path.read_bytes() == before
 
 
-def test_history_is_per_user_and_corrections_are_exported(tmp_path):
-    store = Store(tmp_path / "h.db")
+def _snapshot(url: str) -> list:
+    """Every table of a PostgreSQL database with its rows."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        tables = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "ORDER BY table_name"
+        ).fetchall()
+        return [
+            (name, connection.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall())
+            for (name,) in tables
+        ]
+
+
+def test_unusable_postgres_databases_are_refused_and_left_untouched(postgres):
+    import psycopg
+
+    foreign = postgres.create_database("foreign_app")
+    with psycopg.connect(foreign) as connection:
+        connection.execute("CREATE TABLE photos (name TEXT)")
+        connection.execute("INSERT INTO photos VALUES ('cat.jpg')")
+    newer = postgres.create_database("newer_app")
+    Store(newer).close()
+    with psycopg.connect(newer) as connection:
+        connection.execute(
+            "UPDATE digits_meta SET value = %s WHERE name = 'schema_version'",
+            (str(len(MIGRATIONS) + 5),),
+        )
+    wrong_password = postgres.url("newer_app").replace(postgres.PASSWORD, "not-the-password")
+    for url, reason in [
+        (foreign, "another program"),
+        (newer, "newer than this app"),
+        (postgres.url("no_such_database"), 'database "no_such_database" does not exist'),
+        (wrong_password, "password authentication failed"),
+    ]:
+        before = _snapshot(url) if url in (foreign, newer) else None
+        with pytest.raises(StoreError, match=reason):
+            Store(url)
+        for result in (
+            run_script("app.py", "--accounts", "--db", url),
+            run_script("app.py", env={"DATABASE_URL": url}),
+        ):
+            assert result.returncode == 2, result.stderr
+            assert reason in result.stderr and "Traceback" not in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1
+            assert postgres.PASSWORD not in result.stderr
+        if before is not None:
+            assert _snapshot(url) == before
+
+
+def test_history_is_per_user_and_corrections_are_exported(database, tmp_path):
+    store = Store(database)
     store.add_user("a@b.org", "x")
     store.add_user("c@d.org", "x")
     three = np.zeros((2, 28, 28))
@@ -185,10 +288,11 @@ def test_a_drawing_that_grows_is_one_input():
 # -- the server --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``app.py --accounts`` with Alice and Bob added from the command line."""
-    db = tmp_path_factory.mktemp("accounts") / "digits.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """``app.py --accounts`` with Alice and Bob added from the command line, once on each
+    backend."""
+    db = new_database(request, request.param, tmp_path_factory.mktemp("accounts"))
     add_user(db, *ALICE)
     add_user(db, *BOB)
     process, url = start_server(["--accounts", "--db", str(db)])
@@ -308,6 +412,8 @@ def test_history_isolation_and_a_correction_exported_for_training(server, mnist,
     assert exported.returncode == 0, exported.stderr
     images, labels = load_samples(out)
     assert labels.tolist() == [3] and images.shape == (1, 28, 28)
+    if is_postgres_url(db):
+        return  # what follows reads only the exported files: checked once, with SQLite
 
     model_path = tmp_path / "tuned.npz"
     trained = run_script(
@@ -348,10 +454,10 @@ def test_the_app_refuses_account_options_without_accounts(tmp_path):
     assert missing.returncode == 2 and "no database" in missing.stderr
 
 
-def test_killed_server_loses_no_answered_recognition(tmp_path, mnist):
+def test_killed_server_loses_no_answered_recognition(database, tmp_path, mnist):
     """20 concurrent recognitions by two users, SIGKILL in the middle, restart: the database
     is intact and every recognition that was answered is in its user's history."""
-    db = tmp_path / "crash.db"
+    db = database
     add_user(db, *ALICE)
     add_user(db, *BOB)
     images = [digit_png(mnist, index, tmp_path) for index in range(20)]
@@ -381,9 +487,10 @@ def test_killed_server_loses_no_answered_recognition(tmp_path, mnist):
             process.kill()
     assert 6 <= sum(answered.values()) < 20, "the kill should come in the middle of the work"
 
-    connection = sqlite3.connect(db)
-    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    connection.close()
+    if not is_postgres_url(db):
+        connection = sqlite3.connect(db)
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        connection.close()
     process, url = start_server(["--accounts", "--db", str(db)])
     try:
         for email, password in (ALICE, BOB):
@@ -536,8 +643,8 @@ def test_signing_out_ends_every_session_of_the_user(server):
     assert httpx.get(url + "config", cookies=second.cookies).status_code == 401
 
 
-def test_sessions_expire(tmp_path):
-    db = tmp_path / "digits.db"
+def test_sessions_expire(database):
+    db = database
     add_user(db, *ALICE)
     process, url = start_server(["--accounts", "--db", str(db), "--session-hours", "0.001"])
     try:

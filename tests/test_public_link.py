@@ -209,8 +209,8 @@ def test_oversized_request_bodies_are_refused(server):
 def test_all_recognition_is_one_concurrency_group():
     """Every listener that runs the network (each tab, each endpoint) shares one group of
     two workers: "two at a time" holds for the whole app, not per listener."""
-    from app import build_app
     from recognition import Recognizer
+    from webapp.layout import build_app
 
     demo = build_app(Recognizer.load())
     names = {"predict_sketch", "predict_upload", "predict_strokes", "read_number", "inside"}
@@ -223,8 +223,8 @@ def test_all_recognition_is_one_concurrency_group():
 
 
 def test_cached_files_are_deleted_after_an_hour():
-    from app import build_app
     from recognition import Recognizer
+    from webapp.layout import build_app
 
     demo = build_app(Recognizer.load())
     frequency, age = demo.delete_cache

@@ -168,14 +168,18 @@ async def _refuse(
 def guarded_lifespan(
     wrap: Callable[[ASGIApp], ASGIApp],
     jobs: Iterable[Callable[[Any], Awaitable[None]]] = (),
+    startup: Iterable[Callable[[Any], None]] = (),
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
     """A FastAPI ``lifespan`` (for ``launch(app_kwargs={"lifespan": ...})``) that wraps the
     app's whole middleware stack in ``wrap`` when the server starts, before the first
     request, so the guard stands outside Gradio's own middleware (its CORS answers
-    included), and runs each of ``jobs(app)`` as a background task until shutdown."""
+    included), calls each of ``startup(app)`` then, and runs each of ``jobs(app)`` as a
+    background task until shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        for step in startup:
+            step(app)
         if app.middleware_stack is None:
             app.middleware_stack = app.build_middleware_stack()
         app.middleware_stack = wrap(app.middleware_stack)

@@ -3,6 +3,7 @@ screenshot script, which all need a real server to talk to."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -26,17 +27,24 @@ def start_local_app(
     args: Sequence[str] = (),
     output: IO[str] | int = subprocess.DEVNULL,
     timeout: float = 90.0,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Start ``python app.py --host 127.0.0.1 --port P ARGS`` and wait until its page answers.
 
     ``output`` takes the server's stdout and stderr (a file: a pipe nobody reads would fill up
     and stall it). Returns ``(process, url)``; raises RuntimeError when the app exits early or
-    does not answer within ``timeout`` seconds (it is then killed).
+    does not answer within ``timeout`` seconds (it is then killed). ``env`` adds environment
+    variables.
     """
     port = free_port()
     command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, *args], cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, text=True
+        [*command, *args],
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
