@@ -52,7 +52,6 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
 MAX_MISTAKES_SHOWN = 200  # tiles in the --mistakes picture (a weak model has thousands)
 DEFAULT_FINETUNED = ROOT / "weights" / "mnist_cnn_finetuned.npz"
-SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 #: Where synthesized not-a-digit images are kept between runs (``DIGITS_NEGATIVES_CACHE``
 #: moves it, e.g. for tests).
 NEGATIVES_CACHE = Path(os.environ.get("DIGITS_NEGATIVES_CACHE", ROOT / "build" / "negatives"))
@@ -276,8 +275,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_data(directory: Path | None) -> tuple:
-    if directory is None and SHARED_MNIST.is_dir():
-        directory = SHARED_MNIST
+    """MNIST from ``--data``, else ``load_mnist``'s own chain ($MNIST_DIR, the cache, a
+    download)."""
     return nl.data.load_mnist(directory)
 
 

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.per_kind // 4)
     ]
     sets["specks and dashes"] = [speck(rng) for _ in range(args.per_kind * 2)]
-    _, (x_test, _) = nl.data.load_mnist(ROOT.parent / "shared" / "mnist")
+    _, (x_test, _) = nl.data.load_mnist()
     picks = rng.choice(len(x_test), 30 * len(STYLES), replace=False)
     realistic = [
         digit_image(x_test[i], str(s), rng)

@@ -35,7 +35,7 @@ def as_500(data: bytes) -> bytes:
 
 
 def photos(count: int, number: bool) -> list[bytes]:
-    (_, _), (images, _) = nl.data.load_mnist(ROOT.parent / "shared" / "mnist")
+    (_, _), (images, _) = nl.data.load_mnist()
     rng = np.random.default_rng(0)
     made = []
     for index in range(count):

@@ -33,7 +33,7 @@ DIGITS = {  # file name: (test-set index, style)
 
 
 def main() -> None:
-    (_, _), (images, labels) = nl.data.load_mnist(ROOT.parent / "shared" / "mnist")
+    (_, _), (images, labels) = nl.data.load_mnist()
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2026)
     for name, (index, style) in DIGITS.items():

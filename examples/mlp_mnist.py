@@ -13,8 +13,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nnlite as nl
 
-shared = Path(__file__).resolve().parent.parent.parent / "shared" / "mnist"
-(x_train, y_train), (x_test, y_test) = nl.data.load_mnist(shared if shared.is_dir() else None)
+(x_train, y_train), (x_test, y_test) = nl.data.load_mnist()  # $MNIST_DIR, cache or download
 x_train = nl.data.to_images(x_train).reshape(len(x_train), -1)  # (60000, 784) in [0, 1]
 x_test = nl.data.to_images(x_test).reshape(len(x_test), -1)
 

@@ -55,11 +55,13 @@ class Prediction:
     """The answer for one digit.
 
     ``label`` is None when there is no ink or the ink is not a digit, and ``reason`` then
-    says which (NO_DIGIT or NOT_A_DIGIT). ``probabilities`` is ``(10,)``, the digits'
-    probabilities; ``not_digit`` is the probability that the ink is not a digit at all (they
-    sum to 1). When the ink is not a digit, ``top_k`` still lists the digit guesses and
-    ``confidence`` is ``not_digit``. ``input`` is the ``(28, 28)`` image the network saw;
-    ``steps`` holds the intermediate images when they were asked for.
+    says which (NO_DIGIT or NOT_A_DIGIT); ``detail`` says why no ink was found ("the image
+    is one flat colour"), for the app to tell a user who uploaded such an image.
+    ``probabilities`` is ``(10,)``, the digits' probabilities; ``not_digit`` is the
+    probability that the ink is not a digit at all (they sum to 1). When the ink is not a
+    digit, ``top_k`` still lists the digit guesses and ``confidence`` is ``not_digit``.
+    ``input`` is the ``(28, 28)`` image the network saw; ``steps`` holds the intermediate
+    images when they were asked for.
     """
 
     label: int | None

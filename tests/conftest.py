@@ -15,18 +15,21 @@ sys.path.insert(0, str(ROOT))
 import nnlite as nl  # noqa: E402
 from webapp.local import start_local_app  # noqa: E402
 
-SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+# MNIST is found through $MNIST_DIR everywhere (nnlite's load_mnist, the scripts the tests
+# run); CI sets it, and so does this file for a developer's run: ../shared/mnist.
+os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
+MNIST_DIR = Path(os.environ["MNIST_DIR"])
 # A developer's own database must never meet the tests (app.py reads it when set).
 os.environ.pop("DATABASE_URL", None)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The four MNIST files; CI and every developer have them at ../shared/mnist."""
-    assert (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file(), (
-        f"MNIST is expected at {SHARED_MNIST} (see the README)"
+    """The four MNIST files, in $MNIST_DIR (CI and every developer: ../shared/mnist)."""
+    assert (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(), (
+        f"MNIST is expected in $MNIST_DIR={MNIST_DIR} (see the README)"
     )
-    return SHARED_MNIST
+    return MNIST_DIR
 
 
 @pytest.fixture(scope="session")

@@ -136,3 +136,20 @@ def test_bad_weights_stop_the_app_with_one_line(tmp_path):
     result = run_script("app.py", "--weights", str(bad), timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_why_no_digit_was_found_reaches_the_user(monkeypatch, tmp_path):
+    """Prediction.detail ("the image is one flat colour") is shown for an upload."""
+    import webapp.handlers as handlers
+    from recognition import Recognizer
+
+    shown = []
+    monkeypatch.setattr(handlers.gr, "Info", shown.append)
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (120, 90), (200, 200, 200)).save(flat)
+    app = handlers.DigitApp(Recognizer.load())
+    label, *_ = app.predict_upload(str(flat))
+    assert label == "no digit found"
+    assert shown == ["No digit found: the image is one flat colour."]
+    number, *_ = app.read_number(str(flat))
+    assert number == "no digit found" and len(shown) == 2

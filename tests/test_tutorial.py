@@ -15,7 +15,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
-SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 BLOCK = re.compile(r"```python\n(.*?)```\n(?:\n```text\n(.*?)```\n)?", re.S)
 NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?(e[-+]\d+)?%?")
 ART = set(" .:-=+*#%@")
@@ -67,7 +66,8 @@ def update() -> None:
     """Rewrite the tutorial's text blocks with the output of a fresh run."""
     import tempfile
 
-    os.environ.setdefault("MNIST_DIR", str(SHARED_MNIST))
+    import conftest  # noqa: F401  (sets $MNIST_DIR)
+
     sys.path.insert(0, str(ROOT))
     text = TUTORIAL.read_text()
     with tempfile.TemporaryDirectory() as workdir:

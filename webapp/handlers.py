@@ -104,6 +104,13 @@ def _in_words(label_value: Any) -> str:
     return f"Reads {best} ({label_value[best]:.0%})"
 
 
+def _explain(detail: str) -> None:
+    """Why no digit was found in an uploaded image ("the image is one flat colour"), shown
+    beside the answer as a notice. Drawings need none: an empty canvas is plain to see."""
+    if detail:
+        gr.Info(f"No digit found: {detail}.")
+
+
 def _unusable(error: ImageError) -> gr.Error:
     """The message a user sees for an image that cannot be used (the details go to the log;
     the message names no file and carries no raw exception text)."""
@@ -211,6 +218,7 @@ class DigitApp:
             return "upload an image of a digit", chart_data(None), None, None
         prediction = self._predict(path)
         self._store_prediction(request, path, "upload", prediction)
+        _explain(prediction.detail)
         return (*_answer(prediction, NO_DIGIT_TEXT), path)
 
     def inside(self, current: Any) -> tuple:
@@ -282,6 +290,8 @@ class DigitApp:
         except ImageError as error:
             raise _unusable(error) from None
         self._store_reading(request, image, source, reading)
+        if source == "upload":
+            _explain(reading.detail)
         view = (np.clip(shown, 0, 1) * 255).astype(np.uint8)
         marks = [(d.box, str(d.label)) for d in reading.digits]
         marks += [(mark.box, mark.reason) for mark in reading.skipped]
