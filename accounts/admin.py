@@ -32,13 +32,15 @@ def read_new_password() -> str:
     return line.rstrip("\r\n")
 
 
-def add_user(store: Store, email: str) -> int:
-    """``--add-user``: 0 when the account was made, 1 (with the reason) when refused."""
-    try:
-        password = read_new_password()
-    except (ValueError, EOFError, KeyboardInterrupt) as error:
-        print(f"app.py: {error or 'cancelled'}", file=sys.stderr)
-        return 1
+def add_user(store: Store, email: str, password: str | None = None) -> int:
+    """``--add-user``: 0 when the account was made, 1 (with the reason on stderr) when
+    refused. The password is asked for (:func:`read_new_password`) unless given."""
+    if password is None:
+        try:
+            password = read_new_password()
+        except (ValueError, EOFError, KeyboardInterrupt) as error:
+            print(f"app.py: {error or 'cancelled'}", file=sys.stderr)
+            return 1
     problem = registration_problem(email, password, password)
     address = normalize_email(email)
     if problem is None and store.user(address) is not None:

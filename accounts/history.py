@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from recognition.imageio import ImageSource, load_image
+from recognition.recognizer import NO_DIGIT
 
 from .store import Entry, Store
 
@@ -114,7 +115,7 @@ def history_html(entries: list[Entry]) -> str:
         if entry.thumbnail:
             data = base64.b64encode(entry.thumbnail).decode()
             image = f'<img src="data:image/png;base64,{data}" alt="input of entry {entry.id}">'
-        answer = "no digit found" if entry.answer is None else entry.answer
+        answer = NO_DIGIT if entry.answer is None else entry.answer
         corrected = html.escape(entry.correction) if entry.correction else ""
         rows.append(
             f"<tr><td>{entry.id}</td><td>{html.escape(entry.created_at)} UTC</td>"

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
-from models import build_model, reference_network  # noqa: E402
+from training.models import build_model, reference_network  # noqa: E402
 
 BATCH = 128
 

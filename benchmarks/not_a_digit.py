@@ -7,7 +7,7 @@ letters from fonts): letters and symbols written as pen strokes from a small str
 of this file, hand-drawn doodles (its own shapes), and specks, each drawn on a 280 x 280
 white canvas as the app's pad would send it, and read through the whole pipeline
 (:meth:`Recognizer.predict`). Digits are MNIST *test* digits, as they are and as realistic
-images (``recognition.realistic``: photos, chalk, transparent PNGs...).
+images (``training.realistic``: photos, chalk, transparent PNGs...).
 
 Prints, per kind, the share refused as "not a digit", and for comparison what the old way
 (refusing answers below a confidence threshold) would refuse at the threshold that refuses
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
-from recognition.realistic import STYLES, digit_image  # noqa: E402
+from training.realistic import STYLES, digit_image  # noqa: E402
 
 #: A stroke alphabet (unit square, y down): how people write these by hand.
 LETTERS = {

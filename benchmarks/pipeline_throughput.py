@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
-from recognition.realistic import digit_image, render  # noqa: E402
-from recognition.synth import number_ink  # noqa: E402
+from training.realistic import digit_image, render  # noqa: E402
+from training.synth import number_ink  # noqa: E402
 
 
 def as_500(data: bytes) -> bytes:

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
-from recognition.realistic import digit_image, render  # noqa: E402
-from recognition.synth import number_ink  # noqa: E402
+from training.realistic import digit_image, render  # noqa: E402
+from training.synth import number_ink  # noqa: E402
 
 OUT = ROOT / "examples" / "images"
 DIGITS = {  # file name: (test-set index, style)

@@ -33,6 +33,8 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cn
 DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
+#: A group of touching digits is cut from its ink with this many pixels around it.
+GROUP_MARGIN = 2
 NO_DIGIT = "no digit found"
 NOT_A_DIGIT = "not a digit"
 #: The index of the model's eleventh output, "not a digit" (outputs 0-9 are the digits).
@@ -234,7 +236,7 @@ class Recognizer:
             recorded.update(image=rgb, background=ink_map.background, ink=ink_map.ink)
         if not ink_map.components:
             return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
-        ink = _isolate(ink_map, ink_map.components)
+        ink = isolate_ink(ink_map, ink_map.components)
         digit = to_mnist(ink, self.deskew, recorded if steps else None)
         found = self.answer(digit, top_k)
         found.steps = recorded
@@ -276,14 +278,14 @@ class Recognizer:
     ) -> list[DigitReading | SkippedMark]:
         """Cut one group of touching digits where the classifier is most convincing; pieces
         that are not digits come back as :class:`SkippedMark`."""
-        top, left = max(0, group.top - 2), max(0, group.left - 2)
-        bottom = min(ink_map.ink.shape[0], group.bottom + 2)
-        right = min(ink_map.ink.shape[1], group.right + 2)
-        ink = _isolate(ink_map, group.parts)[top:bottom, left:right]
+        top, left = max(0, group.top - GROUP_MARGIN), max(0, group.left - GROUP_MARGIN)
+        bottom = min(ink_map.ink.shape[0], group.bottom + GROUP_MARGIN)
+        right = min(ink_map.ink.shape[1], group.right + GROUP_MARGIN)
+        ink = isolate_ink(ink_map, group.parts)[top:bottom, left:right]
         cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
         def score(spans: list[tuple[int, int]]) -> np.ndarray:
-            inputs = np.stack([to_mnist(_piece(ink, span), self.deskew) for span in spans])
+            inputs = np.stack([to_mnist(piece_ink(ink, span), self.deskew) for span in spans])
             probabilities = self.classify(inputs)
             for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
                 cache[span] = (digit, probs)
@@ -299,7 +301,7 @@ class Recognizer:
             if span not in cache:
                 score([span])
             digit, probabilities = cache[span]
-            piece = _piece(ink, span)
+            piece = piece_ink(ink, span)
             rows = np.flatnonzero((piece > 0.25).any(axis=1))
             cols = np.flatnonzero((piece > 0.25).any(axis=0))
             if rows.size == 0:
@@ -345,7 +347,7 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
     return None
 
 
-def _isolate(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
+def isolate_ink(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
     """``(H, W)`` ink of the given components only, with their faint anti-aliased rims (unlabelled
     pixels within two pixels of them); every other piece of ink is zeroed."""
     mask = ink_map.mask(parts)
@@ -353,7 +355,7 @@ def _isolate(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
     return np.where(mask | rim, ink_map.ink, 0.0).astype(np.float32)
 
 
-def _piece(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
     """The ink of columns ``span[0]:span[1]`` of ``ink`` (same shape, other columns zeroed),
     without the slivers of neighbouring digits that a straight cut leaves: connected pieces
     under a fifth of the largest one's size are dropped."""

@@ -24,6 +24,8 @@ SINGLE_ASPECT = 1.2
 CUT_PENALTY = 1.0
 #: Log-score penalty per squared log-ratio of a piece's width to the line's typical digit.
 WIDTH_PENALTY = 1.5
+#: A piece of a group may hold one digit when it is this many times the group's height wide.
+SPAN_MIN, SPAN_MAX = 0.15, 1.6
 
 
 @dataclass
@@ -157,6 +159,22 @@ def candidate_cuts(profile: np.ndarray, height: int, limit: int = 12) -> list[in
     return sorted(chosen)
 
 
+def candidate_spans(profile: np.ndarray, height: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """The cut points (both ends and :func:`candidate_cuts`) of a group with ink ``profile``
+    ``(W,)`` and the column spans between two of them that may hold one digit: between
+    ``SPAN_MIN`` and ``SPAN_MAX`` times the height wide. The reader scores these spans; the
+    cut verifier is trained on exactly these."""
+    width = profile.size
+    points = [0, *candidate_cuts(profile, height), width]
+    spans = [
+        (points[i], points[j])
+        for i in range(len(points))
+        for j in range(i + 1, len(points))
+        if SPAN_MIN * height <= points[j] - points[i] <= SPAN_MAX * height
+    ]
+    return points, spans
+
+
 def best_cuts(
     profile: np.ndarray,
     height: int,
@@ -177,13 +195,9 @@ def best_cuts(
     if width <= SPLIT_ASPECT * height:
         return [(0, width)]
     typical = digit_width or 0.65 * height
-    points = [0, *candidate_cuts(profile, height), width]
-    spans = [
-        (points[i], points[j])
-        for i in range(len(points))
-        for j in range(i + 1, len(points))
-        if 0.15 * height <= points[j] - points[i] <= 1.6 * height or (i, j) == (0, len(points) - 1)
-    ]
+    points, spans = candidate_spans(profile, height)
+    if (0, width) not in spans:
+        spans.append((0, width))  # the whole group stays a possible answer
     scores = dict(zip(spans, score(spans), strict=True))
 
     def shape_cost(span: tuple[int, int]) -> float:

@@ -38,6 +38,21 @@ def mnist(mnist_dir: Path):
     return nl.data.load_mnist(mnist_dir)
 
 
+#: A test that uses one of these starts a server, a browser or PostgreSQL: it is slow.
+SLOW_FIXTURES = {"app_server", "app_url", "server", "site", "postgres", "browser", "quick_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark as ``slow`` every test that needs a slow fixture or the PostgreSQL backend, so
+    that ``pytest -m "not slow"`` is the fast tier (the rest is marked by hand)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or "postgresql" in (
+            params.values()
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """A throwaway PostgreSQL server for the whole run (tests/services.py)."""

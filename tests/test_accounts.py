@@ -26,6 +26,7 @@ from accounts import (
     EmailTakenError,
     Store,
     StoreError,
+    admin,
     export_corrections,
     hash_password,
     load_samples,
@@ -41,8 +42,10 @@ EXAMPLES = ROOT / "examples" / "images"
 
 
 def add_user(db: Path | str, email: str, password: str) -> None:
-    result = run_script("app.py", "--db", str(db), "--add-user", email, stdin=password + "\n")
-    assert result.returncode == 0, result.stderr
+    """What ``app.py --add-user`` does, in this process (its command line is tested once)."""
+    store = Store(db)
+    assert admin.add_user(store, email, password) == 0
+    store.close()
 
 
 def digit_png(mnist, index: int, directory: Path) -> Path:
@@ -304,15 +307,21 @@ def login(url: str, email: str, password: str) -> httpx.Response:
     return httpx.post(url + "login", data={"username": email, "password": password})
 
 
-def test_add_user_refuses_bad_or_duplicate_accounts(server):
+def test_add_user_refuses_bad_or_duplicate_accounts(server, capsys):
     _, db = server
     for email, password, reason in [
         (ALICE[0].upper(), "another-password", "exists already"),
         ("carol@example.com", "short", "8 characters"),
         ("not an email", "long-enough-1", "valid email"),
     ]:
-        result = run_script("app.py", "--db", str(db), "--add-user", email, stdin=password + "\n")
-        assert result.returncode == 1 and reason in result.stderr
+        assert admin.add_user(Store(db), email, password) == 1
+        assert reason in capsys.readouterr().err
+    # The command line: the password from standard input's first line.
+    result = run_script("app.py", "--db", str(db), "--add-user", "dora@example.com",
+                        stdin="doras-password\n")  # fmt: skip
+    assert result.returncode == 0 and "added dora@example.com" in result.stdout
+    refused = run_script("app.py", "--db", str(db), "--add-user", "x@example.com", stdin="\n")
+    assert refused.returncode == 1 and "8 characters" in refused.stderr
 
 
 def test_registration_page_and_its_refusals(server):

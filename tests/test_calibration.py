@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calibration as cal
 import nnlite as nl
-from models import widen_classifier
+import training.calibration as cal
+from training.models import widen_classifier
 
 
 def sampled(temperature: float, n: int = 20_000, seed: int = 0):

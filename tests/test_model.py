@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from models import reference_network
+from training.models import reference_network
 
 
 def small_bn_network() -> nl.Sequential:

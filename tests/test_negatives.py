@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import negatives as neg
+import training.negatives as neg
 
 
 @pytest.fixture(scope="module")

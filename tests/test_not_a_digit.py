@@ -12,9 +12,9 @@ from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
 import nnlite as nl
-from calibration import expected_calibration_error
 from recognition import DEFAULT_WEIGHTS, NOT_A_DIGIT, Recognizer
-from recognition.realistic import STYLES, digit_image
+from training.calibration import expected_calibration_error
+from training.realistic import STYLES, digit_image
 
 #: Drawings as a visitor makes them on the 280 x 280 pad: pen strokes, black on white.
 SHAPES = {

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw
 
 from recognition import ImageError, Recognizer, find_ink, load_image
 from recognition import normalize as norm
-from recognition.realistic import HARD_STYLES, STYLES, digit_image, render
-from recognition.synth import number_ink
+from training.realistic import HARD_STYLES, STYLES, digit_image, render
+from training.synth import number_ink
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 
 import nnlite as nl
 import train
+from training import checkpoints, digits, loop
 
 QUICK = ["--limit", "256", "--eval-limit", "200", "--batch-size", "64"]
 
@@ -20,7 +21,7 @@ QUICK = ["--limit", "256", "--eval-limit", "200", "--batch-size", "64"]
 @pytest.fixture(autouse=True)
 def negatives_cache(tmp_path, monkeypatch):
     """The synthesized not-a-digit images of each test are cached in its own folder."""
-    monkeypatch.setattr(train, "NEGATIVES_CACHE", tmp_path / "negatives")
+    monkeypatch.setattr(digits, "NEGATIVES_CACHE", tmp_path / "negatives")
 
 
 def run(tmp_path, name, *extra):
@@ -63,7 +64,7 @@ def test_same_seed_same_weights(tmp_path):
 def test_resume_continues_exactly(tmp_path):
     straight = arrays(run(tmp_path, "straight.npz", "--epochs", "2", "--no-augment"))
     out = run(tmp_path, "resumed.npz", "--epochs", "1", "--no-augment")
-    assert train.checkpoint_path(out).is_file()
+    assert checkpoints.checkpoint_path(out).is_file()
     run(tmp_path, "resumed.npz", "--epochs", "2", "--no-augment", "--resume")
     resumed = arrays(out)
     for key in straight:
@@ -96,7 +97,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path):
     assert process.returncode == 130
     assert "checkpoint saved" in err and "--resume" in err
     assert "Traceback" not in err
-    config, _ = nl.model.load_arrays(train.checkpoint_path(out))
+    config, _ = nl.model.load_arrays(checkpoints.checkpoint_path(out))
     assert config["epoch"] == 0 and not out.exists()
 
 
@@ -117,7 +118,7 @@ def quick_model(tmp_path_factory):
     """One quickly trained model for the --evaluate tests."""
     folder = tmp_path_factory.mktemp("quick")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train, "NEGATIVES_CACHE", folder / "negatives")
+        patch.setattr(digits, "NEGATIVES_CACHE", folder / "negatives")
         return run(folder, "quick.npz", "--epochs", "1")
 
 
@@ -129,7 +130,7 @@ def test_evaluate_draws_the_mistakes(quick_model, tmp_path, capsys):
     assert train.main(["--evaluate", str(out), "--mistakes", str(grid)]) == 0
     printed = capsys.readouterr().out
     errors = int(printed.split(" errors in")[0].rsplit("(", 1)[1])
-    shown = min(errors, train.MAX_MISTAKES_SHOWN)
+    shown = min(errors, digits.MAX_MISTAKES_SHOWN)
     assert f"the {errors} misclassified" in printed
     assert Image.open(grid).size == (min(shown, 10) * 108 + 8, -(-shown // 10) * 126 + 8)
     with pytest.raises(SystemExit):
@@ -139,7 +140,7 @@ def test_evaluate_draws_the_mistakes(quick_model, tmp_path, capsys):
 def test_evaluate_draws_a_reliability_diagram(quick_model, tmp_path, capsys, monkeypatch):
     from PIL import Image
 
-    monkeypatch.setattr(train, "REALISTIC_PER_STYLE", 5)  # 50 realistic images, not 1000
+    monkeypatch.setattr(digits, "REALISTIC_PER_STYLE", 5)  # 50 realistic images, not 1000
     out = quick_model
     diagram = tmp_path / "calibration.png"
     assert train.main(["--evaluate", str(out), "--calibration", str(diagram)]) == 0
@@ -185,6 +186,6 @@ def test_bad_numbers_are_refused(flag):
 
 
 def test_learning_rate_schedule_warms_up_and_decays():
-    lrs = [train.learning_rate(1.0, e, 10) for e in np.linspace(0, 10, 101)]
+    lrs = [loop.learning_rate(1.0, e, 10) for e in np.linspace(0, 10, 101)]
     assert lrs[0] < 0.05 and max(lrs) == pytest.approx(1.0) and lrs[-1] == pytest.approx(0.01)
     assert all(isinstance(lr, float) for lr in lrs)  # JSON-able for the metadata

@@ -8,16 +8,17 @@ import numpy as np
 import nnlite as nl
 import train_verifier
 from recognition.recognizer import Recognizer, _load_verifier
+from training import verifier
 
 
 def test_span_labels():
     digits = [(0, 50), (45, 100)]  # two touching digits, overlapping by 5 columns
-    assert train_verifier.span_label((0, 48), digits) == 1
-    assert train_verifier.span_label((46, 100), digits) == 1
-    assert train_verifier.span_label((0, 100), digits) == 0  # both
-    assert train_verifier.span_label((10, 35), digits) == 0  # half of one
-    assert train_verifier.span_label((0, 70), digits) == 0  # one and half of the next
-    assert train_verifier.span_label((0, 60), digits) is None  # a sliver more: ambiguous
+    assert verifier.span_label((0, 48), digits) == 1
+    assert verifier.span_label((46, 100), digits) == 1
+    assert verifier.span_label((0, 100), digits) == 0  # both
+    assert verifier.span_label((10, 35), digits) == 0  # half of one
+    assert verifier.span_label((0, 70), digits) == 0  # one and half of the next
+    assert verifier.span_label((0, 60), digits) is None  # a sliver more: ambiguous
 
 
 def test_a_quick_run_writes_a_two_class_model(tmp_path, mnist_dir):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from recognition import NOT_A_DIGIT
 from recognition.imageio import NOT_AN_IMAGE
+from recognition.recognizer import NO_DIGIT
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "images"
@@ -26,7 +27,7 @@ them. The **saliency** map is the gradient of the winning class's score with res
 each input pixel, computed by `model.backward`, the same backpropagation that trained the
 network: red where more ink would raise the score, blue where it would lower it.
 """
-NO_DIGIT_TEXT = "no digit found"
+NO_DIGIT_TEXT = NO_DIGIT
 NOT_SAVED = (
     "The history database cannot be reached right now, so this answer was not saved. "
     "Try again in a moment."

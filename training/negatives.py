@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from recognition.normalize import ink_components, to_mnist
-from recognition.recognizer import _isolate
+from recognition.recognizer import isolate_ink
 
 #: Letters and symbols that are never read as digits (handwritten O, l, I, S, Z, B, G, g, q, D,
 #: T, J, i, s, z, b and 1-like strokes such as / | ( ) are left out on purpose).
@@ -477,7 +477,7 @@ def as_network_input(ink: np.ndarray) -> np.ndarray | None:
     ink_map = ink_components(np.clip(ink, 0.0, 1.0).astype(np.float32))
     if not ink_map.components:
         return None
-    return to_mnist(_isolate(ink_map, ink_map.components))
+    return to_mnist(isolate_ink(ink_map, ink_map.components))
 
 
 def make_negatives(
