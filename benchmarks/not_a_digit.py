@@ -188,4 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except nl.data.MnistError as error:  # no $MNIST_DIR and no network
+        sys.exit(f"error: {error}")

@@ -70,4 +70,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except nl.data.MnistError as error:  # no $MNIST_DIR and no network
+        sys.exit(f"error: {error}")

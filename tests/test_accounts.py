@@ -29,12 +29,12 @@ from accounts import (
     admin,
     export_corrections,
     hash_password,
-    load_samples,
 )
 from accounts.export import correction_labels
 from accounts.history import continues, fingerprint
 from accounts.security import LoginThrottle, registration_problem, verify_password
 from accounts.store import MIGRATIONS, is_postgres_url
+from training.samples import load_samples
 
 ALICE = ("alice@example.com", "alice-password")
 BOB = ("bob@example.com", "bob-password")
@@ -119,6 +119,7 @@ def _all_rows(database: str, table: str) -> list:
         return connection.execute(f"SELECT * FROM {table}").fetchall()
 
 
+@pytest.mark.slow
 def test_unusable_database_files_are_refused_and_left_untouched(tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database\n" * 200)
@@ -453,6 +454,7 @@ def test_public_demo_has_no_accounts(app_url):
     assert "/history" not in names["named_endpoints"]
 
 
+@pytest.mark.slow
 def test_the_app_refuses_account_options_without_accounts(tmp_path):
     result = run_script("app.py", "--db", str(tmp_path / "x.db"))
     assert result.returncode == 2 and "--accounts" in result.stderr
@@ -463,6 +465,7 @@ def test_the_app_refuses_account_options_without_accounts(tmp_path):
     assert missing.returncode == 2 and "no database" in missing.stderr
 
 
+@pytest.mark.slow
 def test_killed_server_loses_no_answered_recognition(database, tmp_path, mnist):
     """20 concurrent recognitions by two users, SIGKILL in the middle, restart: the database
     is intact and every recognition that was answered is in its user's history."""
@@ -652,6 +655,7 @@ def test_signing_out_ends_every_session_of_the_user(server):
     assert httpx.get(url + "config", cookies=second.cookies).status_code == 401
 
 
+@pytest.mark.slow
 def test_sessions_expire(database):
     db = database
     add_user(db, *ALICE)

@@ -118,6 +118,7 @@ def test_twenty_requests_at_once(app_url):
     assert [top_label(a) for a in answers] == [p.stem.rsplit("_", 1)[1] for p in jobs]
 
 
+@pytest.mark.slow
 def test_share_without_network_keeps_serving_locally():
     process, url = start_server(["--share"])
     try:
@@ -130,6 +131,7 @@ def test_share_without_network_keeps_serving_locally():
     assert "serving locally" in output or "public URL" in output
 
 
+@pytest.mark.slow
 def test_bad_weights_stop_the_app_with_one_line(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"nope")
@@ -138,6 +140,7 @@ def test_bad_weights_stop_the_app_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_why_no_digit_was_found_reaches_the_user(monkeypatch, tmp_path):
     """Prediction.detail ("the image is one flat colour") is shown for an upload."""
     import webapp.handlers as handlers

@@ -116,6 +116,7 @@ def corrupt_mirror(tmp_path, mnist_dir) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_download_falls_back_from_a_corrupt_mirror(
     serve, corrupt_mirror, mnist_dir, tmp_path, monkeypatch
 ):
@@ -130,6 +131,7 @@ def test_download_falls_back_from_a_corrupt_mirror(
     assert y_train[0] == 5
 
 
+@pytest.mark.slow
 def test_failed_download_raises_and_leaves_nothing_in_the_cache(
     serve, corrupt_mirror, tmp_path, monkeypatch
 ):

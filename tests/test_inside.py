@@ -19,6 +19,7 @@ def inspector() -> Inspector:
     return Inspector(Recognizer.load())
 
 
+@pytest.mark.slow
 def test_saliency_is_the_gradient_of_the_winning_logit(inspector):
     """Check model.backward's input gradient against central differences (float64 copy)."""
     view = inspector.inspect(EXAMPLES / "photo_7.jpg")

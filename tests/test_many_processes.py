@@ -23,6 +23,8 @@ from services import Nginx, PostgresCluster
 
 from accounts import Store
 
+pytestmark = pytest.mark.slow
+
 ALICE = ("alice@example.com", "alice-password")
 BOB = ("bob@example.com", "bob-password")
 

@@ -15,6 +15,7 @@ def digits(mnist):
     return x_train[:2000], y_train[:2000]
 
 
+@pytest.mark.slow
 def test_same_seed_same_images_and_every_kind_is_made(digits):
     first, kinds = neg.make_negatives(150, 5, *digits)
     second, _ = neg.make_negatives(150, 5, *digits)
@@ -31,6 +32,7 @@ def test_no_glyph_is_a_digit_look_alike():
     assert not set(neg.GLYPHS) & set("0123456789OoDlIiJTSsZzBbGgq|/()")
 
 
+@pytest.mark.slow
 def test_a_judge_that_sees_digits_everywhere_leaves_no_fragments_or_overlaps(digits):
     def sure_it_is_a_digit(batch):
         found = np.zeros((len(batch), 11), np.float32)

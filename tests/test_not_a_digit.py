@@ -77,6 +77,7 @@ def test_shapes_that_are_not_digits_are_refused(recognizer, shape):
     assert [label for label, _ in found["top_k"]] == [label for label, _ in answer.top_k]
 
 
+@pytest.mark.slow
 def test_real_digits_are_still_read(recognizer, mnist):
     """Realistic images of MNIST test digits (photos, chalk, transparent PNGs...): at most
     1 % are refused as not a digit."""
@@ -90,6 +91,7 @@ def test_real_digits_are_still_read(recognizer, mnist):
     assert np.mean(refused) <= 0.01
 
 
+@pytest.mark.slow
 def test_shipped_model_accuracy_and_calibration(mnist):
     """The model file itself: argmax over its eleven outputs is right on >= 99.6 % of the
     MNIST test set (refusals count as errors), and its confidences are calibrated (expected

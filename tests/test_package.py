@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from conftest import ROOT
 
 import nnlite as nl
@@ -15,6 +16,7 @@ import nnlite as nl
 PIP = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
 
 
+@pytest.mark.slow
 def test_pip_install_gives_nnlite_alone(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(

@@ -222,6 +222,7 @@ def test_all_recognition_is_one_concurrency_group():
     assert demo._queue.max_size == 64
 
 
+@pytest.mark.slow
 def test_cached_files_are_deleted_after_an_hour():
     from recognition import Recognizer
     from webapp.layout import build_app

@@ -173,6 +173,7 @@ def test_no_ink_gives_no_label(recognizer):
 # ---- accuracy on real-world-style images ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", STYLES)
 def test_accuracy_on_styled_mnist_test_digits(recognizer, mnist, style):
     """40 MNIST test digits per style; measured 99.5-100 % for every style."""
@@ -183,6 +184,7 @@ def test_accuracy_on_styled_mnist_test_digits(recognizer, mnist, style):
     assert np.mean(np.array(predicted) == labels[picks]) >= 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", HARD_STYLES)
 def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist, style):
     """40 MNIST test digits per kind of hard photo: a shadow with a sharp or soft edge at any
@@ -196,6 +198,7 @@ def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist
     assert np.mean(np.array(predicted) == labels[picks]) >= 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("style", "least"), [("shadow", 8), ("squared", 11), ("lined", 11)])
 def test_numbers_on_shadowed_and_ruled_paper(recognizer, mnist, style, least):
     """15 numbers of 2-4 digits each; measured 9 (shadow: a sharp edge through a row of thick
@@ -233,6 +236,7 @@ def test_ruled_lines_are_removed_and_crossing_strokes_kept():
     assert cleaned[30:150, 100:110].min() == 1.0
 
 
+@pytest.mark.slow
 def test_pipeline_keeps_mnist_accuracy(recognizer, mnist):
     """MNIST digits themselves through the whole pipeline (measured 99.35 % on 2000)."""
     (_, _), (images, labels) = mnist
@@ -252,6 +256,7 @@ def _numbers(mnist, count, touching, seed, lengths=(2, 7)):
         yield render(field, "paper", rng), "".join(map(str, labels[picks])), boxes
 
 
+@pytest.mark.slow
 def test_separate_digits_are_read_with_boxes(recognizer, mnist):
     """Numbers of 2-6 separate MNIST test digits: measured 88-96 % read exactly."""
     correct = 0
@@ -269,6 +274,7 @@ def test_separate_digits_are_read_with_boxes(recognizer, mnist):
     assert correct >= 0.8 * 30
 
 
+@pytest.mark.slow
 def test_touching_digits_are_cut(recognizer, mnist):
     """Two touching circles are cut; rows of 2-3 touching MNIST test digits: measured 66-70 %
     read exactly with the cut verifier (36 % with the classifier and shape rules alone)."""

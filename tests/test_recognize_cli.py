@@ -64,6 +64,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_every_kind_of_input_gets_its_answer(files):
     names = list(files)
     result = run_script("recognize.py", "--top-k", "2", *(str(files[name]) for name in names))
@@ -113,6 +114,7 @@ def test_number_mode(tmp_path):
     assert blank["number"] is None and blank["digits"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content",
     [b"", b"not a model", b"PK\x03\x04 truncated zip"],

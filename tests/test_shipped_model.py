@@ -21,6 +21,7 @@ def test_file_is_small_enough():
     assert WEIGHTS.stat().st_size <= 10 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_full_test_set_accuracy_is_at_least_99_6_percent(shipped, mnist):
     _, (x_test, y_test) = mnist
     probs = shipped.predict(nl.data.to_images(x_test))

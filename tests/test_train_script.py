@@ -34,6 +34,7 @@ def arrays(path):
     return nl.load(path).named_arrays()
 
 
+@pytest.mark.slow
 def test_quick_run_writes_a_model_with_metadata(tmp_path, capsys):
     out = run(tmp_path, "m.npz", "--epochs", "1", "--seed", "3")
     printed = capsys.readouterr()
@@ -52,6 +53,7 @@ def test_quick_run_writes_a_model_with_metadata(tmp_path, capsys):
     assert meta["library_version"] == nl.__version__
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tmp_path):
     first = arrays(run(tmp_path, "a.npz", "--epochs", "1"))
     second = arrays(run(tmp_path, "b.npz", "--epochs", "1"))
@@ -61,6 +63,7 @@ def test_same_seed_same_weights(tmp_path):
     assert not np.array_equal(first["0.weight"], other["0.weight"])
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path):
     straight = arrays(run(tmp_path, "straight.npz", "--epochs", "2", "--no-augment"))
     out = run(tmp_path, "resumed.npz", "--epochs", "1", "--no-augment")
@@ -71,11 +74,13 @@ def test_resume_continues_exactly(tmp_path):
         np.testing.assert_array_equal(straight[key], resumed[key])
 
 
+@pytest.mark.slow
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
     code = train.main([*QUICK, "--out", str(tmp_path / "x.npz"), "--resume"])
     assert code == 2 and "no checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint(tmp_path):
     out = tmp_path / "interrupted.npz"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -152,6 +157,7 @@ def test_evaluate_draws_a_reliability_diagram(quick_model, tmp_path, capsys, mon
         train.parse_args(["--calibration", str(diagram)])
 
 
+@pytest.mark.slow
 def test_ten_digit_model_without_negatives(tmp_path):
     out = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
     meta = nl.load(out).metadata
@@ -159,12 +165,14 @@ def test_ten_digit_model_without_negatives(tmp_path):
     assert meta["data"]["train_images"] == 256 and len(meta["classes"]) == 10
 
 
+@pytest.mark.slow
 def test_ten_digit_model_is_still_calibrated_on_held_out_digits(tmp_path):
     out = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0")
     calibration = nl.load(out).metadata["calibration"]
     assert calibration["temperature"] > 0 and "digits_refused" not in calibration
 
 
+@pytest.mark.slow
 def test_fine_tuning_a_ten_digit_model_adds_the_not_a_digit_output(tmp_path):
     ten = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
     out = run(tmp_path, "eleven.npz", "--epochs", "1", "--init", str(ten), "--lr", "1e-4")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import nnlite as nl
 
 
+@pytest.mark.slow
 def test_mlp_learns_mnist_in_seconds(mnist):
     """An MLP on 5,000 training images reaches at least 90% on 2,000 test images."""
     (x_train, y_train), (x_test, y_test) = mnist
@@ -29,6 +31,7 @@ def test_mlp_learns_mnist_in_seconds(mnist):
     assert accuracy >= 0.90, accuracy
 
 
+@pytest.mark.slow
 def test_small_cnn_learns_mnist(mnist):
     """A small CNN with batch norm on 2,000 images reaches at least 90% on 1,000 test images."""
     (x_train, y_train), (x_test, y_test) = mnist

@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 BLOCK = re.compile(r"```python\n(.*?)```\n(?:\n```text\n(.*?)```\n)?", re.S)
@@ -45,6 +47,7 @@ def shape_of(output: str) -> list[str]:
     return lines
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs_and_prints_what_it_shows(tmp_path, monkeypatch, mnist_dir):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     sys.path.insert(0, str(ROOT))

@@ -4,6 +4,7 @@ usable model, and that a broken verifier file never stops the reader."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import nnlite as nl
 import train_verifier
@@ -21,6 +22,7 @@ def test_span_labels():
     assert verifier.span_label((0, 60), digits) is None  # a sliver more: ambiguous
 
 
+@pytest.mark.slow
 def test_a_quick_run_writes_a_two_class_model(tmp_path, mnist_dir):
     out = tmp_path / "verifier.npz"
     assert (

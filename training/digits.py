@@ -37,6 +37,7 @@ from training.loop import (
     train_epoch,
 )
 from training.models import build_model, widen_classifier
+from training.samples import load_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
@@ -194,8 +195,6 @@ def train(args: argparse.Namespace) -> int:
     nl.seed(args.seed)
     try:
         if args.extra is not None:
-            from accounts.export import load_samples
-
             extra = load_samples(args.extra)
         model = load_start(args)
     except (ValueError, OSError) as error:
