@@ -4,8 +4,9 @@
 
 Times, for the network of the nnlite issue (conv 32-32-pool-64-64-pool, dense 256, 10):
 one training step at batch 128 (forward, loss, backward, Adam), inference of 1 image and
-inference of 1000 images; then the same for the shipped model (with batch norm). Each figure
-is the median time per call after warm-up. PyTorch, when importable, runs the same networks
+inference of 1000 images; then the same for the shipped model (with batch norm), and the
+reference engine against the fast one. Each figure is the median time per call after
+warm-up. PyTorch, when importable, runs the same networks
 with as many threads as nnlite gets (the machine's cores), taking turns with nnlite a block
 of calls at a time, so that a slow spell of a shared machine falls on both.
 """
@@ -166,7 +167,38 @@ def main() -> None:
                 flush=True,
             )
     print()
+    engine_table(args.repeats)
+    print()
     recognition_table()
+
+
+def engine_table(repeats: int) -> None:
+    """The reference engine (the textbook, one thread) against the fast one, same network."""
+    print("| shipped network | measure | reference engine | fast engine | reference / fast |")
+    print("|---|---|---:|---:|---:|")
+    model = build_model()
+    ours = nnlite_measures(model)
+    for measure in ("train step, batch 128", "inference, 1000 images"):
+        setup, action = ours[measure]
+
+        def on(engine: str, action: Callable[[], object] = action) -> Callable[[], object]:
+            def run() -> object:
+                nl.set_engine(engine)
+                try:
+                    return action()
+                finally:
+                    nl.set_engine("fast")
+
+            return run
+
+        reference, fast = interleaved_medians(
+            [(setup, on("reference")), (setup, on("fast"))], CALLS_PER_TURN[measure], repeats
+        )
+        print(
+            f"| shipped | {measure} | {format_time(reference)} | {format_time(fast)} | "
+            f"{reference / fast:.1f}x |",
+            flush=True,
+        )
 
 
 def recognition_table() -> None:

@@ -9,12 +9,12 @@ model.backward(loss_fn.backward()); opt.step(); opt.zero_grad()
 
 __version__ = "0.1.0"
 
-from . import data, functional, parallel
+from . import data, engines, functional, ops, parallel
 from .functional import log_softmax, softmax
 from .gradcheck import GradcheckResult, gradcheck
 from .init import glorot_uniform, he_normal
 from .layers import (
-    LAYER_REGISTRY,
+    BUILTIN_LAYERS,
     BatchNorm2D,
     Conv2D,
     Dense,
@@ -23,16 +23,18 @@ from .layers import (
     Layer,
     MaxPool2D,
     ReLU,
+    register_layer,
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential, load
+from .ops import engine, set_engine
 from .optim import SGD, Adam, Optimizer
 from .parallel import get_num_threads, set_num_threads
 from .random import seed
 from .tensor import Parameter
 
 __all__ = [
-    "LAYER_REGISTRY",
+    "BUILTIN_LAYERS",
     "SGD",
     "Adam",
     "BatchNorm2D",
@@ -50,6 +52,8 @@ __all__ = [
     "Sequential",
     "__version__",
     "data",
+    "engine",
+    "engines",
     "functional",
     "get_num_threads",
     "glorot_uniform",
@@ -57,8 +61,11 @@ __all__ = [
     "he_normal",
     "load",
     "log_softmax",
+    "ops",
     "parallel",
+    "register_layer",
     "seed",
+    "set_engine",
     "set_num_threads",
     "softmax",
 ]

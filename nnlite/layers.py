@@ -10,7 +10,8 @@ The contract every layer keeps::
     layer.train() / layer.eval()      # only Dropout and BatchNorm2D care
 
 Every layer computes in the dtype of its input and parameters: float32 for training,
-float64 when a gradient check casts them.
+float64 when a gradient check casts them. The arithmetic is in :mod:`nnlite.ops`, computed
+by the engine of your choice (``nl.set_engine("reference")`` for the textbook one).
 """
 
 from __future__ import annotations
@@ -19,22 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from . import functional as F
+from . import ops
 from .init import he_normal
-from .parallel import map_batch, over_batch
 from .random import get_rng
 from .tensor import Parameter
 
-#: Every Layer subclass by class name; ``nl.load`` rebuilds models through it.
-LAYER_REGISTRY: dict[str, type[Layer]] = {}
-
 
 class Layer:
-    """Base class. Subclasses are registered by name in :data:`LAYER_REGISTRY`."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        LAYER_REGISTRY[cls.__name__] = cls
+    """Base class: subclass it, write ``forward`` and ``backward``. To save and load a layer
+    of your own, register it (:func:`register_layer`)."""
 
     def __init__(self) -> None:
         self.training = True
@@ -98,28 +92,12 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
         self.x = x
-        weight, bias = self.weight.data, self.bias.data
-
-        def affine(rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-            out = np.matmul(rows, weight.T, out=out)
-            out += bias
-            return out
-
-        shape = (len(x), self.out_features)
-        return map_batch(affine, x, out_shape=shape, dtype=np.result_type(x, weight))
+        return ops.dense_forward(x, self.weight.data, self.bias.data)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        # y_nj = sum_i x_ni W_ji + b_j, so dW = grad.T @ x, db = sum over the batch, dx = grad @ W
-        x, weight = self.x, self.weight.data
-        grad_weight = np.empty_like(weight)  # split by output feature: rows of dW
-        over_batch(
-            self.out_features,
-            lambda part: np.matmul(grad_out[:, part].T, x, out=grad_weight[part]),
-        )
+        grad_x, grad_weight, grad_bias = ops.dense_backward(grad_out, self.x, self.weight.data)
         self.weight.grad += grad_weight
-        self.bias.grad += grad_out.sum(axis=0)
-        grad_x = np.empty((len(grad_out), self.in_features), dtype=grad_out.dtype)
-        over_batch(len(grad_out), lambda part: np.matmul(grad_out[part], weight, out=grad_x[part]))
+        self.bias.grad += grad_bias
         return grad_x
 
     def parameters(self) -> list[Parameter]:
@@ -130,11 +108,12 @@ class Dense(Layer):
 
 
 class Conv2D(Layer):
-    """2-D convolution through im2col and one matrix product (see :mod:`nnlite.functional`).
+    """2-D convolution (cross-correlation, as in every deep-learning library).
 
     Shapes: x (N, in_channels, H, W) -> y (N, out_channels, Ho, Wo) with
     ``Ho = (H + 2*padding - kernel_size) // stride + 1``; weight
     (out_channels, in_channels, kernel_size, kernel_size); bias (out_channels,).
+    How: im2col and one matrix product (``nnlite/engines/reference.py`` explains it).
     """
 
     def __init__(
@@ -150,27 +129,22 @@ class Conv2D(Layer):
         self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
         if not 0 <= self.padding < self.kernel_size or self.stride < 1:
             raise ValueError("Conv2D needs stride >= 1 and 0 <= padding < kernel_size")
-        fan_in = in_channels * kernel_size * kernel_size
         shape = (out_channels, in_channels, kernel_size, kernel_size)
-        # The weight has PyTorch's (O, C, k, k) shape but lives in (k, k, C, O) memory, so
-        # that the (k*k*C, O) kernel matrix of im2col is a free reshape instead of a copy at
-        # every call. (Assigning another array to .data works too: that only costs the copy.)
-        weight = np.empty(shape[2:] + shape[1::-1], dtype=np.float32).transpose(3, 2, 0, 1)
-        weight[...] = he_normal(shape, fan_in)
-        self.weight = Parameter(weight, "weight")
+        fan_in = in_channels * kernel_size * kernel_size
+        self.weight = Parameter(he_normal(shape, fan_in), "weight")
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32), "bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
         if min(x.shape[2:]) + 2 * self.padding < self.kernel_size:
             raise ValueError(f"{self!r}: input {x.shape[2:]} is smaller than the kernel")
-        out, self.cache = F.conv2d_forward(
+        out, self.cache = ops.conv2d_forward(
             x, self.weight.data, self.bias.data, self.stride, self.padding
         )
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_x, grad_weight, grad_bias = F.conv2d_backward(grad_out, self.cache)
+        grad_x, grad_weight, grad_bias = ops.conv2d_backward(grad_out, self.cache)
         self.weight.grad += grad_weight
         self.bias.grad += grad_bias
         return grad_x
@@ -203,11 +177,11 @@ class MaxPool2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         if not isinstance(x, np.ndarray) or x.ndim != 4:
             raise ValueError(f"{self!r} expects input of shape (N, C, H, W), got {np.shape(x)}")
-        out, self.cache = F.max_pool2d_forward(x, self.kernel_size, self.stride)
+        out, self.cache = ops.max_pool2d_forward(x, self.kernel_size, self.stride)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return F.max_pool2d_backward(grad_out, self.cache)
+        return ops.max_pool2d_backward(grad_out, self.cache)
 
     def get_config(self) -> dict[str, Any]:
         return {"kernel_size": self.kernel_size, "stride": self.stride}
@@ -228,22 +202,11 @@ class ReLU(Layer):
     """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = map_batch(_relu, x)
-        self.out = out  # x > 0 exactly where out > 0; the mask is made only if backward runs
-        return out
+        self.out = ops.relu_forward(x)  # x > 0 exactly where out > 0
+        return self.out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return map_batch(_relu_backward, grad_out, self.out)
-
-
-def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.maximum(x, 0, out=out)
-
-
-def _relu_backward(
-    grad_out: np.ndarray, relu_out: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
-    return np.multiply(grad_out, relu_out > 0, out=out)
+        return ops.relu_backward(grad_out, self.out)
 
 
 class Dropout(Layer):
@@ -262,9 +225,8 @@ class Dropout(Layer):
             self.mask = None
             return x
         keep = get_rng().random(x.shape, dtype=np.float32) >= self.p
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        self.mask = mask
-        return x * mask
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out if self.mask is None else grad_out * self.mask
@@ -273,31 +235,14 @@ class Dropout(Layer):
         return {"p": self.p}
 
 
-def _pixel_rows(array: np.ndarray, part: slice) -> np.ndarray:
-    """Samples ``part`` of an (N, H, W, C) batch as the (n*H*W, C) matrix of their pixels."""
-    return array[part].reshape(-1, array.shape[-1])
-
-
 class BatchNorm2D(Layer):
-    """Batch normalisation over (N, H, W) for each of C channels: (N, C, H, W) -> same shape.
+    """Batch normalisation of each of C channels over (N, H, W): (N, C, H, W) -> same shape.
 
     Training: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch's mean and
     (biased) variance per channel, and running averages updated for evaluation
     (``running = (1 - momentum) * running + momentum * batch``, unbiased variance, as in
-    PyTorch). Evaluation uses the running averages.
-
-    Backward (training mode), with ``xhat`` the normalised input, M = N*H*W and sums over
-    the M values of a channel::
-
-        dxhat = grad * gamma
-        dx = (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M * sqrt(var + eps))
-
-    In evaluation mode the statistics are constants and ``dx = gamma * grad / sqrt(var+eps)``.
-
-    Internally the batch is viewed as an (N*H*W, C) matrix (NHWC memory), so that every
-    per-channel statistic is a reduction down the columns. Only ``x - mean`` is kept for
-    backward (``xhat`` is that times a per-channel constant, folded into the per-channel
-    factors), so each pass writes the fewest full-size arrays.
+    PyTorch). Evaluation uses the running averages. ``gamma`` is ``weight`` and ``beta`` is
+    ``bias``, both (C,). The backward formula is in ``nnlite/engines/reference.py``.
     """
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
@@ -310,94 +255,26 @@ class BatchNorm2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, self.num_features, f"(N, {self.num_features}, H, W)")
-        x_nhwc = F.to_nhwc(x)  # (N, H, W, C)
-        count = x_nhwc.size // self.num_features  # M, the values per channel
-
-        if self.training:
-            mean = F.batch_column_sums(x_nhwc) / count
-            centered = np.empty_like(x_nhwc)
-
-            def center(part: slice) -> np.ndarray:  # x - mean, and its sum of squares
-                np.subtract(_pixel_rows(x_nhwc, part), mean, out=_pixel_rows(centered, part))
-                return np.einsum(
-                    "mc,mc->c", _pixel_rows(centered, part), _pixel_rows(centered, part)
-                )
-
-            var = sum(over_batch(len(x_nhwc), center)) / count
-            unbiased = var * (count / max(count - 1, 1))
-            momentum = self.momentum
-            self.running_mean = ((1 - momentum) * self.running_mean + momentum * mean).astype(
-                x.dtype
-            )
-            self.running_var = ((1 - momentum) * self.running_var + momentum * unbiased).astype(
-                x.dtype
-            )
-            source, shift = centered, 0
-        else:
-            mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
-            centered = None
-            source, shift = x_nhwc, mean
-        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        scale = self.weight.data * inv_std  # (C,): y = (x - mean) * scale + beta
-        offset = self.bias.data - shift * scale
-        out = np.empty_like(x_nhwc)
-
-        def normalise(part: slice) -> None:  # one multiply-add per element
-            part_out = _pixel_rows(out, part)
-            np.multiply(_pixel_rows(source, part), scale, out=part_out)
-            part_out += offset
-
-        over_batch(len(x_nhwc), normalise)
-        # Locals first, attributes (for backward) after: a forward in another thread on the
-        # same layer must not change this call's result.
-        self.inv_std, self.centered = inv_std, centered
-        self.x_nhwc, self.mean = (x_nhwc, mean) if centered is None else (None, None)
-        return out.transpose(0, 3, 1, 2)
+        out, mean, var, cache = ops.batch_norm_forward(
+            x,
+            self.weight.data,
+            self.bias.data,
+            self.running_mean,
+            self.running_var,
+            self.momentum,
+            self.eps,
+            self.training,
+        )
+        self.running_mean, self.running_var, self.cache = mean, var, cache
+        return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_nhwc = F.to_nhwc(grad_out)  # (N, H, W, C)
-        centered = self.centered
-        if centered is None:  # after an evaluation-mode forward (a saliency map, say)
-            centered = self.x_nhwc - self.mean
-        inv_std, count = self.inv_std, grad_nhwc.size // self.num_features
-
-        def sums(part: slice) -> np.ndarray:  # (2, C): sum(grad), sum(grad * (x - mean))
-            grad_rows = _pixel_rows(grad_nhwc, part)
-            return np.stack(
-                [
-                    F.column_sums(grad_rows),
-                    np.einsum("mc,mc->c", grad_rows, _pixel_rows(centered, part)),
-                ]
-            )
-
-        sum_grad, sum_grad_centered = sum(over_batch(len(grad_nhwc), sums))
-        sum_grad_x_hat = sum_grad_centered * inv_std
-        self.weight.grad += sum_grad_x_hat
-        self.bias.grad += sum_grad
-        scale = self.weight.data * inv_std  # d y / d x through x_hat, per channel
-        grad_x = np.empty_like(grad_nhwc)
-        if not self.training:
-            over_batch(
-                len(grad_x),
-                lambda part: np.multiply(
-                    _pixel_rows(grad_nhwc, part), scale, out=_pixel_rows(grad_x, part)
-                ),
-            )
-            return grad_x.transpose(0, 3, 1, 2)
-        # The batch statistics depend on x too: the formula above, as
-        # dx = scale * (grad - sum(grad) / M - (x - mean) * inv_std * sum(grad * xhat) / M).
-        centered_factor = inv_std * sum_grad_x_hat / count
-        mean_grad = sum_grad / count
-
-        def input_gradient(part: slice) -> None:
-            out = _pixel_rows(grad_x, part)
-            np.multiply(_pixel_rows(centered, part), centered_factor, out=out)
-            np.subtract(_pixel_rows(grad_nhwc, part), out, out=out)
-            out -= mean_grad
-            out *= scale
-
-        over_batch(len(grad_x), input_gradient)
-        return grad_x.transpose(0, 3, 1, 2)
+        grad_x, grad_weight, grad_bias = ops.batch_norm_backward(
+            grad_out, self.weight.data, self.cache
+        )
+        self.weight.grad += grad_weight
+        self.bias.grad += grad_bias
+        return grad_x
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
@@ -407,3 +284,40 @@ class BatchNorm2D(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
+
+#: The layers nnlite ships, by class name: what ``nl.load`` builds. A class of your own with
+#: the same name (a notebook's ``class Dense(nl.Layer)``) changes nothing here.
+BUILTIN_LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (Dense, Conv2D, MaxPool2D, Flatten, ReLU, Dropout, BatchNorm2D)
+}
+#: Layers of your own that ``nl.load`` may build, added with :func:`register_layer`.
+USER_LAYERS: dict[str, type[Layer]] = {}
+
+
+def register_layer(cls: type[Layer]) -> type[Layer]:
+    """Let ``nl.load`` rebuild models that hold layers of class ``cls`` (use it as a class
+    decorator). Its name must not be a built-in layer's, nor another registered class's."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"register_layer takes a subclass of nl.Layer, got {cls!r}")
+    name = cls.__name__
+    if name in BUILTIN_LAYERS and BUILTIN_LAYERS[name] is not cls:
+        raise ValueError(
+            f"{name} is the name of a built-in layer: give your layer another name "
+            f"(a file that says {name} must always load nnlite's {name})"
+        )
+    if name in USER_LAYERS and USER_LAYERS[name] is not cls:
+        raise ValueError(f"another layer class named {name} is registered already")
+    if name not in BUILTIN_LAYERS:
+        USER_LAYERS[name] = cls
+    return cls
+
+
+def known_layer_names() -> list[str]:
+    """Every class name ``nl.load`` can build, built-in and registered."""
+    return sorted({*BUILTIN_LAYERS, *USER_LAYERS})
+
+
+def layer_class(name: str) -> type[Layer] | None:
+    """The class ``nl.load`` builds for ``name``: a built-in layer, else a registered one."""
+    return BUILTIN_LAYERS.get(name) or USER_LAYERS.get(name)

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from . import ops
 from .functional import softmax
-from .layers import LAYER_REGISTRY, Layer
-from .parallel import single_threaded_blas
+from .layers import Layer, known_layer_names, layer_class
 from .tensor import Parameter
 
 FORMAT_NAME = "nnlite.Sequential"
@@ -50,10 +50,7 @@ class Sequential(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer: x of the first layer's input shape -> the last layer's output."""
-        # The layers share the batch out among threads; BLAS stays on one thread throughout
-        # (see nnlite.parallel), also between layers, so that its own idle threads do not
-        # compete with ours.
-        with single_threaded_blas(len(x)):
+        with ops.batch_scope(len(x)):  # the fast engine's threads, set up once for all layers
             for layer in self.layers:
                 x = layer.forward(x)
         return x
@@ -63,7 +60,7 @@ class Sequential(Layer):
 
         Parameter gradients accumulate into ``.grad`` (call the optimizer's ``zero_grad``).
         """
-        with single_threaded_blas(len(grad_out)):
+        with ops.batch_scope(len(grad_out)):
             for layer in reversed(self.layers):
                 grad_out = layer.backward(grad_out)
         return grad_out
@@ -98,8 +95,18 @@ class Sequential(Layer):
     def parameters(self) -> list[Parameter]:
         return [param for layer in self.layers for param in layer.parameters()]
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by its file key, ``"<layer index>.<name>"`` (what
+        :meth:`save` writes; optimizers have a ``state_dict`` of the same kind)."""
+        return self.named_arrays()
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        """The inverse of :meth:`state_dict`."""
+        self.set_arrays(arrays)
+
     def named_arrays(self) -> dict[str, np.ndarray]:
-        """Every parameter and buffer by its file key, ``"<layer index>.<name>"``."""
+        """Every parameter and buffer by its file key, ``"<layer index>.<name>"`` (the same
+        as :meth:`state_dict`)."""
         arrays = {}
         for index, layer in enumerate(self.layers):
             for param in layer.parameters():
@@ -238,11 +245,15 @@ def load(path: str | os.PathLike) -> Sequential:
     layers = []
     for index, spec in enumerate(config["layers"]):
         name = spec.get("class") if isinstance(spec, dict) else None
-        if name not in LAYER_REGISTRY:
-            known = ", ".join(sorted(LAYER_REGISTRY))
-            raise ValueError(f"{path}: layer {index} has unknown class {name!r} (known: {known})")
+        cls = layer_class(name) if isinstance(name, str) else None
+        if cls is None:
+            known = ", ".join(known_layer_names())
+            raise ValueError(
+                f"{path}: layer {index} has unknown class {name!r} (known: {known}; a layer "
+                "of your own needs nl.register_layer)"
+            )
         try:
-            layers.append(LAYER_REGISTRY[name](**spec.get("config", {})))
+            layers.append(cls(**spec.get("config", {})))
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"{path}: layer {index} ({name}) has a bad configuration: {error}"

@@ -1,21 +1,20 @@
 """Using every core: the batch is cut into parts, one per thread.
 
 Why. NumPy runs element-wise work (ReLU, pooling, copying patches) on one core, and OpenBLAS
-splits each matrix product over all cores but with a hand-over at every call. On the 2-core
-development machine one training step of the reference network took 205 ms with everything
-on one core, 160 ms with OpenBLAS using both cores, and about 120 ms with the batch cut in
-two halves that two threads carry through every layer, each calling a one-thread BLAS.
+splits each matrix product over all cores but with a hand-over at every call. Cutting the
+batch in one part per core, each carried through every layer by its own thread calling a
+one-thread BLAS, beats both (``docs/speed.md`` has the measurements).
 
-How. A layer's heavy work is written as a function of a slice of the batch,
-``work(part) -> result``, and :func:`over_batch` calls it for contiguous parts of the batch
-on the worker threads (the calling thread takes the first part) and returns the results in
-order; :func:`map_batch` does the same for a function that maps a batch to a batch, such
-as ReLU. Threads work here because NumPy lets go of Python's global lock inside its loops
-and inside BLAS. While parts run, BLAS is told to use one thread
-(:func:`single_threaded_blas`), otherwise each thread's matrix product would in turn start
-threads for every core. A batch of one is not cut (only a dense layer's weight gradient
-is, by rows): handing work to another thread costs 20-80 us here, more than a layer spends
-on one image.
+How. An op's heavy work is written as a function of a slice of a range (the batch's samples,
+or a weight's rows), ``work(part) -> result``, and :func:`over_parts` calls it for
+contiguous parts of that range on the worker threads (the calling thread takes the first
+part) and returns the results in order; :func:`map_batch` does the same for a function that
+maps a batch to a batch, such as ReLU. Threads work here because NumPy lets go of Python's
+global lock inside its loops and inside BLAS. While parts run, BLAS is told to use one
+thread (:func:`single_threaded_blas`), otherwise each thread's matrix product would in turn
+start threads for every core. A batch of one is not cut (only a dense layer's weight
+gradient is, by rows): handing work to another thread costs more than a layer spends on one
+image.
 
 The BLAS thread count can only be changed for OpenBLAS (what NumPy's own wheels bundle), on
 Linux; elsewhere, or with ``set_num_threads(1)``, everything runs on the calling thread and
@@ -128,22 +127,22 @@ def set_num_threads(count: int) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads :func:`over_batch` uses."""
+    """The number of threads :func:`over_parts` uses."""
     return _threads
 
 
 @contextmanager
-def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
+def single_threaded_blas() -> Iterator[None]:
     """Within this block BLAS runs each matrix product on the calling thread only.
 
     Re-entrant and shared between threads: the first caller in saves BLAS's thread count
     and sets 1, the last one out restores it. (The count is process-wide: meanwhile other
     threads' matrix products run on one thread too.) Does nothing when the count cannot be
-    set, or when the batch is not cut into parts (a batch of one, say): its matrix products
-    are better off with all of BLAS's threads, and a part runs inside its caller's hold.
+    set. Use it only while work is cut into parts (:func:`is_cut`): a batch that is not
+    (a single image, say) is better off with all of BLAS's threads.
     """
     global _blas_holders, _blas_saved
-    if _BLAS is None or not _is_cut(batch_size):
+    if _BLAS is None:
         yield
         return
     setter, getter = _BLAS
@@ -161,8 +160,8 @@ def single_threaded_blas(batch_size: int = 2) -> Iterator[None]:
                 setter(_blas_saved)
 
 
-def _is_cut(count: int) -> bool:
-    """Whether a batch of ``count`` is cut into parts: not with one thread, not a batch of
+def is_cut(count: int) -> bool:
+    """Whether a range of ``count`` is cut into parts: not with one thread, not a batch of
     one, and not from inside a part (that thread is one of the parts already)."""
     return count >= 2 and _threads > 1 and not getattr(_local, "busy", False)
 
@@ -191,14 +190,16 @@ def _run_part(work: Callable[[slice], T], part: slice) -> T:
         _local.busy = False
 
 
-def over_batch(count: int, work: Callable[[slice], T]) -> list[T]:
+def over_parts(count: int, work: Callable[[slice], T]) -> list[T]:
     """``[work(part) for part in batch_parts(count)]``, the parts on different threads.
 
-    ``work`` gets a slice of the batch axis and must only write where no other part writes
-    (its own rows of a shared output, or its own result). With one thread, for a batch of
-    one, or when called from inside a part, it is just ``[work(slice(0, count))]``.
+    ``work`` gets a slice of ``range(count)`` (samples of a batch, rows of a weight) and must
+    only write where no other part writes (its own rows of a shared output, or its own
+    result). With one thread, for a range of one, or when called from inside a part, it is
+    just ``[work(slice(0, count))]``. When a part fails, every other part has finished
+    before the error reaches the caller: nothing is still writing into its arrays.
     """
-    if not _is_cut(count):
+    if not is_cut(count):
         return [work(slice(0, count))]
     parts = batch_parts(count)
     pool = _get_pool()
@@ -206,9 +207,8 @@ def over_batch(count: int, work: Callable[[slice], T]) -> list[T]:
         futures: list[Future[T]] = [pool.submit(_run_part, work, part) for part in parts[1:]]
         try:
             first = _run_part(work, parts[0])
-        except BaseException:
-            wait(futures)  # no part may still be writing when the caller sees the error
-            raise
+        finally:
+            wait(futures)  # every part ends before anything is returned or raised
         rest = [future.result() for future in futures]
     return [first, *rest]
 
@@ -227,11 +227,11 @@ def map_batch(
     input. A batch of one, or one thread, is the plain call.
     """
     count = len(inputs[0])
-    if not _is_cut(count):
+    if not is_cut(count):
         return function(*inputs)
     if out_shape is None:
         out = np.empty_like(inputs[0], dtype=dtype)
     else:
         out = np.empty(out_shape, dtype=dtype or inputs[0].dtype)
-    over_batch(count, lambda part: function(*(a[part] for a in inputs), out=out[part]))
+    over_parts(count, lambda part: function(*(a[part] for a in inputs), out=out[part]))
     return out

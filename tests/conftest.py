@@ -78,6 +78,15 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return new_database(request, request.param, tmp_path)
 
 
+@pytest.fixture(params=["reference", "fast"])
+def engine(request: pytest.FixtureRequest):
+    """Run the test once with each engine (``nl.set_engine``); the default comes back after."""
+    before = nl.engine()
+    nl.set_engine(request.param)
+    yield request.param
+    nl.set_engine(before)
+
+
 @pytest.fixture(autouse=True)
 def fixed_seed():
     """Every test starts from the same library and NumPy randomness."""

@@ -1,4 +1,5 @@
-"""Convolution and pooling against naive loop implementations, and the max-pool tie rule."""
+"""Convolution and pooling against naive loop implementations, and the max-pool tie rule,
+on both engines (the ``engine`` fixture runs a test once on each)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite import functional as F
+from nnlite.engines import fast
 
 
 def naive_conv2d(x, weight, bias, stride, padding):
@@ -49,12 +50,12 @@ def naive_max_pool(x, k, stride):
         ((2, 5, 8, 8), 8, 3, 1, 1),
     ],
 )
-def test_conv2d_forward_matches_naive(shape, out_channels, k, stride, padding):
+def test_conv2d_forward_matches_naive(engine, shape, out_channels, k, stride, padding):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
     weight = rng.standard_normal((out_channels, shape[1], k, k)).astype(np.float32)
     bias = rng.standard_normal(out_channels).astype(np.float32)
-    out, _ = F.conv2d_forward(x, weight, bias, stride, padding)
+    out, _ = nl.ops.conv2d_forward(x, weight, bias, stride, padding)
     expected = naive_conv2d(x, weight, bias, stride, padding)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
@@ -82,13 +83,13 @@ def test_conv2d_layer_shapes_and_bad_input():
         ((1, 4, 12, 12), 4, 4),
     ],
 )
-def test_max_pool_forward_matches_naive(shape, k, stride):
+def test_max_pool_forward_matches_naive(engine, shape, k, stride):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    out, _ = F.max_pool2d_forward(x, k, stride)
+    out, _ = nl.ops.max_pool2d_forward(x, k, stride)
     np.testing.assert_array_equal(out, naive_max_pool(x, k, stride))
 
 
-def test_max_pool_backward_sends_each_gradient_to_exactly_one_tied_input():
+def test_max_pool_backward_sends_each_gradient_to_exactly_one_tied_input(engine):
     # MNIST's background: windows full of equal zeros.
     x = np.zeros((2, 3, 4, 4), dtype=np.float32)
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = 5.0  # a tie between two non-zero maxima too
@@ -105,7 +106,7 @@ def test_max_pool_backward_sends_each_gradient_to_exactly_one_tied_input():
     assert grad_x[1, 2, 0, 0] == grad_out[1, 2, 0, 0]
 
 
-def test_overlapping_max_pool_accumulates_gradients():
+def test_overlapping_max_pool_accumulates_gradients(engine):
     x = np.zeros((1, 1, 5, 5), dtype=np.float32)
     x[0, 0, 2, 2] = 1.0  # the centre is the maximum of all four 3x3 windows
     layer = nl.MaxPool2D(3, stride=2)
@@ -134,10 +135,10 @@ def test_cross_entropy_value():
 @pytest.mark.parametrize(
     "shape, k, stride", [((2, 3, 7, 9), 2, 2), ((2, 2, 9, 9), 3, 3), ((1, 2, 9, 9), 3, 2)]
 )
-def test_max_pool_backward_matches_a_naive_first_maximum_loop(shape, k, stride):
+def test_max_pool_backward_matches_a_naive_first_maximum_loop(engine, shape, k, stride):
     rng = np.random.default_rng(1)
     x = rng.integers(0, 3, size=shape).astype(np.float32)  # many ties
-    out, cache = F.max_pool2d_forward(x, k, stride)
+    out, cache = nl.ops.max_pool2d_forward(x, k, stride)
     grad_out = rng.standard_normal(out.shape).astype(np.float32)
     expected = np.zeros_like(x)
     for n in range(shape[0]):
@@ -147,11 +148,11 @@ def test_max_pool_backward_matches_a_naive_first_maximum_loop(shape, k, stride):
                     window = x[n, c, i * stride : i * stride + k, j * stride : j * stride + k]
                     a, b = np.unravel_index(np.argmax(window), window.shape)
                     expected[n, c, i * stride + a, j * stride + b] += grad_out[n, c, i, j]
-    np.testing.assert_allclose(F.max_pool2d_backward(grad_out, cache), expected, rtol=1e-6)
+    np.testing.assert_allclose(nl.ops.max_pool2d_backward(grad_out, cache), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
-def test_conv_in_evaluation_mode_gives_the_same_outputs_and_gradients(stride, padding):
+def test_conv_in_evaluation_mode_gives_the_same_outputs_and_gradients(engine, stride, padding):
     """Evaluation mode changes nothing in a convolution, forward or backward (the app's
     saliency map runs backward on a model in evaluation mode)."""
     rng = np.random.default_rng(2)
@@ -171,16 +172,17 @@ def test_conv_in_evaluation_mode_gives_the_same_outputs_and_gradients(stride, pa
 
 
 def test_convolution_in_chunks_gives_the_same_results(monkeypatch):
-    """The patch matrix is built a chunk of samples at a time; one sample per chunk must
-    give the same output and gradients as the whole batch in one chunk."""
+    """The fast engine: the patch matrix is built a chunk of samples at a time; one sample
+    per chunk must give the same output and gradients as the whole batch in one chunk."""
     rng = np.random.default_rng(3)
     layer = nl.Conv2D(6, 4, 3, padding=1)
     x = rng.standard_normal((5, 6, 7, 7)).astype(np.float32)
     grad_out = rng.standard_normal((5, 4, 7, 7)).astype(np.float32)
     results = []
+    nl.set_engine("fast")  # (the default; a test on its own may run with either)
     for chunk_bytes in (2**30, 1):
-        monkeypatch.setattr(F, "CHUNK_BYTES", chunk_bytes)
-        assert len(F.sample_chunks(5, 7 * 7 * 54 * 4)) == (1 if chunk_bytes > 1 else 5)
+        monkeypatch.setattr(fast, "CHUNK_BYTES", chunk_bytes)
+        assert len(fast.sample_chunks(5, 7 * 7 * 54 * 4)) == (1 if chunk_bytes > 1 else 5)
         layer.weight.grad[...] = 0
         out = layer.forward(x)
         results.append((out, layer.backward(grad_out), layer.weight.grad.copy()))

@@ -1,4 +1,5 @@
-"""Every layer's and the loss's backward pass against central finite differences (float64)."""
+"""Every layer's and the loss's backward pass against central finite differences (float64),
+on both engines (the ``engine`` fixture)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ LAYER_CASES = [
     ("conv few inputs stride 2", lambda: nl.Conv2D(1, 4, 3, stride=2, padding=1), (2, 1, 7, 6)),
     ("conv 5x5 stride 3 uneven", lambda: nl.Conv2D(2, 3, 5, stride=3, padding=2), (2, 2, 9, 10)),
     ("conv no padding", lambda: nl.Conv2D(2, 2, 2), (2, 2, 5, 4)),
-    # More than F.FEW_CHANNELS input channels: patches as rows, input gradient by a
+    # More than the fast engine's FEW_CHANNELS input channels: patches as rows, input gradient by a
     # convolution with the flipped kernel (the cases above build patches as planes).
     ("conv many channels", lambda: nl.Conv2D(6, 3, 3, padding=1), (2, 6, 5, 5)),
     ("conv many channels stride 2", lambda: nl.Conv2D(5, 4, 3, stride=2, padding=1), (2, 5, 7, 6)),
@@ -36,18 +37,18 @@ LAYER_CASES = [
 
 
 @pytest.mark.parametrize("name, make_layer, shape", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
-def test_layer_backward_matches_finite_differences(name, make_layer, shape):
+def test_layer_backward_matches_finite_differences(engine, name, make_layer, shape):
     result = nl.gradcheck(make_layer(), random_input(shape))
     assert result.ok, str(result)
     assert "input" in result.errors
 
 
-def test_layers_with_parameters_check_their_parameters():
+def test_layers_with_parameters_check_their_parameters(engine):
     result = nl.gradcheck(nl.Conv2D(2, 3, 3, padding=1), random_input((2, 2, 5, 5)))
     assert set(result.errors) == {"input", "weight", "bias"}
 
 
-def test_batchnorm_in_eval_mode():
+def test_batchnorm_in_eval_mode(engine):
     layer = nl.BatchNorm2D(2)
     layer.running_mean = np.array([0.5, -1.0], dtype=np.float32)
     layer.running_var = np.array([2.0, 0.5], dtype=np.float32)
@@ -63,7 +64,7 @@ def test_dropout_in_eval_mode_is_identity():
     assert nl.gradcheck(layer, x).ok
 
 
-def test_whole_small_cnn():
+def test_whole_small_cnn(engine):
     model = nl.Sequential(
         [
             nl.Conv2D(1, 3, 3, padding=1),

@@ -1,4 +1,5 @@
-"""nnlite.parallel: the batch cut into parts on threads gives what one thread gives."""
+"""nnlite.parallel (the fast engine's threads): the batch cut into parts on threads gives what
+one thread gives."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_batch_parts_cover_the_batch_once():
             assert max(sizes) - min(sizes) <= 1
 
 
-def test_over_batch_runs_parts_on_other_threads_and_keeps_order(threads):
+def test_over_parts_runs_parts_on_other_threads_and_keeps_order(threads):
     threads(3)
     seen = []
     all_started = threading.Barrier(3, timeout=10)  # passes only if the parts run at once
@@ -93,11 +94,11 @@ def test_over_batch_runs_parts_on_other_threads_and_keeps_order(threads):
     def work(part: slice) -> tuple[int, int]:
         seen.append(threading.get_ident())
         all_started.wait()
-        inner = parallel.over_batch(4, lambda inner_part: inner_part)  # nested: runs inline
+        inner = parallel.over_parts(4, lambda inner_part: inner_part)  # nested: runs inline
         assert inner == [slice(0, 4)]
         return part.start, part.stop
 
-    assert parallel.over_batch(10, work) == [(0, 3), (3, 6), (6, 10)]
+    assert parallel.over_parts(10, work) == [(0, 3), (3, 6), (6, 10)]
     assert len(set(seen)) == 3  # the caller and two workers
     assert threading.get_ident() in seen
 
@@ -110,8 +111,38 @@ def test_an_error_in_a_part_reaches_the_caller(threads):
             raise ValueError("second half failed")
 
     with pytest.raises(ValueError, match="second half failed"):
-        parallel.over_batch(4, work)
-    assert parallel.over_batch(4, lambda part: part.stop) == [2, 4]  # the pool still works
+        parallel.over_parts(4, work)
+    assert parallel.over_parts(4, lambda part: part.stop) == [2, 4]  # the pool still works
+
+
+def test_every_part_has_ended_before_an_error_is_raised(threads):
+    """A part that fails early must not let the caller go on while another part is still
+    writing into the arrays it was given."""
+    import time
+
+    threads(3)
+    finished = []
+
+    def work(part: slice) -> None:
+        if part.start == 0:
+            raise ValueError("the first part failed at once")
+        time.sleep(0.2 * part.start)  # the other parts are still working...
+        finished.append(part.start)
+
+    with pytest.raises(ValueError, match="failed at once"):
+        parallel.over_parts(9, work)
+    assert sorted(finished) == [3, 6]  # ...and were waited for
+
+    def late_failure(part: slice) -> None:
+        if part.start == 3:
+            raise ValueError("a middle part failed")
+        time.sleep(0.3 if part.start == 6 else 0)
+        finished.append(part.start)
+
+    finished.clear()
+    with pytest.raises(ValueError, match="middle part"):
+        parallel.over_parts(9, late_failure)
+    assert sorted(finished) == [0, 6]
 
 
 def test_bad_thread_count_is_refused(monkeypatch):
@@ -141,8 +172,10 @@ def test_blas_is_single_threaded_inside_and_restored_after(threads):
             assert getter() == 1
         assert getter() == 1
     assert getter() == before
-    with parallel.single_threaded_blas(batch_size=1):  # a single image keeps BLAS's threads
+    with nl.ops.batch_scope(1):  # a single image keeps BLAS's threads
         assert getter() == before
+    with nl.ops.batch_scope(2):
+        assert getter() == 1
     model = small_bn_network()
     model.predict(np.zeros((3, 1, 28, 28), np.float32))
     assert getter() == before
