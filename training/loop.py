@@ -42,8 +42,7 @@ class ProgressBar:
             file=sys.stderr,
             mininterval=0.2 if interactive else 15.0,
             ascii=not interactive,
-            bar_format="{desc} [{bar:30}] {n}/{total}{postfix} {elapsed} elapsed, "
-            "{remaining} left",
+            bar_format="{desc} [{bar:30}] {n}/{total}{postfix} {elapsed} elapsed, {remaining} left",
         )
         self.start = time.perf_counter()
 
