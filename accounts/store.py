@@ -222,6 +222,12 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- users ------------------------------------------------------------------------------
 
     def add_user(self, email: str, password_hash: str) -> int:

@@ -142,19 +142,22 @@ def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, 
     Among the 0.3 % of pixels that differ most from the background, the darker ones and the
     lighter ones compete by their summed difference (unless ``dark`` fixes the polarity); the
     winners' mean difference is the ink colour. Returns it and whether the ink is dark.
+    (Two passes over the image: the squared distances, then the few strongest pixels.)
     """
-    distance = np.sqrt((difference**2).sum(axis=2))
-    luminance_change = difference @ LUMINANCE
-    cutoff = max(float(np.percentile(_sample(distance), 99.7)), 1e-6)
-    strongest = distance >= cutoff
-    darker = strongest & (luminance_change < 0)
-    lighter = strongest & (luminance_change > 0)
+    rows = difference.reshape(-1, 3)
+    squared = np.einsum("nc,nc->n", rows, rows)
+    cutoff = max(float(np.percentile(_sample(squared), 99.7)), 1e-12)
+    strongest = np.flatnonzero(squared >= cutoff)
+    picked = rows[strongest]  # (k, 3), k about 0.3 % of the pixels
+    distance = np.sqrt(squared[strongest])
+    luminance_change = picked @ LUMINANCE
+    darker, lighter = luminance_change < 0, luminance_change > 0
     if dark is None:
         dark = float(distance[darker].sum()) >= float(distance[lighter].sum())
     chosen = darker if dark else lighter
     if not chosen.any():
         return np.zeros(3, dtype=np.float32), dark
-    return difference[chosen].mean(axis=0).astype(np.float32), dark
+    return picked[chosen].mean(axis=0).astype(np.float32), dark
 
 
 def _quadratic_basis(height: int, width: int, step_y: int = 1, step_x: int = 1) -> np.ndarray:
@@ -168,11 +171,33 @@ def _quadratic_basis(height: int, width: int, step_y: int = 1, step_x: int = 1) 
 
 def _fit_surface(residual: np.ndarray, paper: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """Least-squares quadratic per channel: ``(6, 3)`` coefficients fitted to ``residual``
-    ``(h, w, 3)`` on the ``paper`` pixels ``(h, w)`` (zeros when too few are paper)."""
+    ``(h, w, 3)`` on the ``paper`` pixels ``(h, w)`` (zeros when too few are paper), by the
+    normal equations ``(B'B) c = B'r`` over the paper pixels (a 6 x 6 system)."""
     if paper.sum() < 30:
         return np.zeros((6, 3), dtype=np.float32)
-    coefficients, *_ = np.linalg.lstsq(basis[paper], residual[paper], rcond=None)
+    terms = basis.reshape(-1, 6).astype(np.float64)
+    weighted = terms * paper.reshape(-1, 1)
+    gram = weighted.T @ terms  # (6, 6)
+    moments = weighted.T @ residual.reshape(-1, 3).astype(np.float64)  # (6, 3)
+    try:
+        coefficients = np.linalg.solve(gram + 1e-9 * np.eye(6), moments)
+    except np.linalg.LinAlgError:
+        return np.zeros((6, 3), dtype=np.float32)
     return coefficients.astype(np.float32)
+
+
+def _surface(height: int, width: int, coefficients: np.ndarray) -> np.ndarray:
+    """The quadratic of :func:`_quadratic_basis` with ``(6, 3)`` coefficients on every pixel
+    of an ``(H, W)`` image -> ``(H, W, 3)``, a row and a column term at a time."""
+    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+    out = np.empty((height, width, 3), dtype=np.float32)
+    for channel in range(3):
+        c1, x1, y1, xx, xy, yy = (float(v) for v in coefficients[:, channel])
+        rows = c1 + y1 * y + yy * y * y  # (H, 1)
+        slope = x1 + xy * y  # (H, 1)
+        out[:, :, channel] = rows + slope * x + xx * x * x
+    return out
 
 
 def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -210,7 +235,7 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         paper = (difference @ (ink_colour / strength)) < 0.3
         coefficients += _fit_surface(difference, paper, basis)
         ink_colour, dark = _ink_colour(small - border - basis @ coefficients, dark)
-    background = border + _quadratic_basis(height, width) @ coefficients
+    background = border + _surface(height, width, coefficients)
     ink_colour, dark = _ink_colour(rgb - background, dark)
     sharp, sharp_dark = sharp_light(rgb, background, dark)
     if sharp is not None:
@@ -245,10 +270,13 @@ def _inside(mask: np.ndarray) -> np.ndarray:
     return mask & ~np.isin(labels, _on_border(labels)[0])
 
 
-def _ink_polarity(luminance: np.ndarray, window: int, hint: bool) -> bool:
-    """Whether the ink is dark, from an ``(h, w)`` luminance image, by three votes:
+def _ink_polarity(
+    luminance: np.ndarray, closed: np.ndarray, opened: np.ndarray, hint: bool
+) -> bool:
+    """Whether the ink is dark, from an ``(h, w)`` luminance image and its grey ``closed``
+    and ``opened`` versions (same shape), by three votes:
 
-    - thin marks: what a closing (dark) or an opening (light) of ``window`` pixels removes
+    - thin marks: what the closing (dark) or the opening (light) removes
       from each end of the range, counting only marks that do not touch the border (a lit
       wedge of a half-shadowed page or a dark corner comes from outside the frame);
     - few pixels: ink is the sparse end of the range, the page (lit or not) the crowded one;
@@ -259,8 +287,8 @@ def _ink_polarity(luminance: np.ndarray, window: int, hint: bool) -> bool:
     if spread < 0.05:
         return hint
     strong = spread / 4  # paper grain and JPEG noise are far weaker than a stroke
-    dark_marks = ndimage.grey_closing(luminance, size=window) - luminance
-    light_marks = luminance - ndimage.grey_opening(luminance, size=window)
+    dark_marks = closed - luminance
+    light_marks = luminance - opened
     dark_mask = _inside((luminance < low + spread / 6) & (dark_marks > strong))
     light_mask = _inside((luminance > high - spread / 6) & (light_marks > strong))
     thin_vote = float(dark_marks[dark_mask].sum()) >= float(light_marks[light_mask].sum())
@@ -294,8 +322,10 @@ def sharp_light(
     small = ndimage.median_filter(_resize(rgb @ LUMINANCE, small_h, small_w), size=3)
     fit = _resize(background @ LUMINANCE, small_h, small_w)
     window = max(5, round(SHARP_WINDOW * min(small_h, small_w)))
-    dark = _ink_polarity(small, window, dark_hint)
-    envelope = (ndimage.grey_closing if dark else ndimage.grey_opening)(small, size=window)
+    closed = ndimage.grey_closing(small, size=window)
+    opened = ndimage.grey_opening(small, size=window)
+    dark = _ink_polarity(small, closed, opened, dark_hint)
+    envelope = closed if dark else opened
     envelope = ndimage.uniform_filter(envelope, size=3)
     change = envelope / np.maximum(fit, 0.02) - 1.0
     # Nothing departs far from the smooth fit (vignetting, a gradient): leave it to the fit.
@@ -312,16 +342,15 @@ def sharp_light(
     weight = ndimage.uniform_filter(
         ndimage.binary_dilation(outside, iterations=2).astype(np.float32), size=5
     )
-    # The envelope's light where it counts, in the smooth fit's colour elsewhere and around.
-    weight_full = _resize(weight.astype(np.float32), height, width)[:, :, None]
-    light = _resize(envelope.astype(np.float32), height, width)[:, :, None]
-    fit_luminance = (background @ LUMINANCE)[:, :, None]
-    tint = np.where(fit_luminance > 0.05, background / np.maximum(fit_luminance, 0.05), 1.0)
-    full = (1.0 - weight_full) * background + weight_full * light * np.clip(tint, 0.0, 3.0)
-    return full.astype(np.float32), dark
+    # The envelope's light where it counts, the smooth fit elsewhere and around, both in the
+    # fit's colour: the fit scaled, pixel by pixel, by (1 - w) + w * envelope / fit (a
+    # factor computed on the grid and enlarged, since both are smooth at that scale).
+    factor = (1.0 - weight) + weight * np.clip(envelope / np.maximum(fit, 0.05), 0.0, 3.0)
+    full = background * _resize(factor.astype(np.float32), height, width)[:, :, None]
+    return full.astype(np.float32, copy=False), dark
 
 
-def _sample(values: np.ndarray, limit: int = 200_000) -> np.ndarray:
+def _sample(values: np.ndarray, limit: int = 50_000) -> np.ndarray:
     """A strided subsample of a flat array, for percentiles of large images."""
     flat = values.reshape(-1)
     step = max(1, flat.size // limit)
@@ -368,6 +397,14 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     return ndimage.maximum_filter1d(eroded, length, axis=axis).astype(bool)
 
 
+def _short_runs(flags: np.ndarray, longest: int) -> np.ndarray:
+    """``(n,)`` bool: the ``flags`` that lie in runs of at most ``longest`` True values."""
+    labels, count = ndimage.label(flags)
+    if not count:
+        return flags
+    return flags & (np.bincount(labels)[labels] <= longest)
+
+
 def remove_rules(ink: np.ndarray) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
     a fortieth of the image thick), level or upright, two or more across at least half of the
@@ -383,6 +420,9 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
     # the page's own edges (dropped later as edge pieces) are not rules
     rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
     columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
+    # A rule is thin: full rows in a long run are a dark band (a table, a shadow), not a rule.
+    rows = _short_runs(rows, height // 40 + 3)
+    columns = _short_runs(columns, width // 40 + 3)
     if not rows.any() and not columns.any():
         return ink
     rules = np.zeros_like(mask)

@@ -349,10 +349,24 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
 
 def isolate_ink(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
     """``(H, W)`` ink of the given components only, with their faint anti-aliased rims (unlabelled
-    pixels within two pixels of them); every other piece of ink is zeroed."""
-    mask = ink_map.mask(parts)
-    rim = ndimage.binary_dilation(mask, iterations=2) & (ink_map.labels == 0)
-    return np.where(mask | rim, ink_map.ink, 0.0).astype(np.float32)
+    pixels within two pixels of them); every other piece of ink is zeroed. (Worked out on
+    the components' bounding box only: nothing outside it can be kept.)"""
+    height, width = ink_map.ink.shape
+    isolated = np.zeros((height, width), dtype=np.float32)
+    if not parts:
+        return isolated
+    top = max(0, min(part.top for part in parts) - 2)
+    left = max(0, min(part.left for part in parts) - 2)
+    bottom = min(height, max(part.bottom for part in parts) + 2)
+    right = min(width, max(part.right for part in parts) + 2)
+    window = (slice(top, bottom), slice(left, right))
+    wanted = np.zeros(int(ink_map.labels.max()) + 1, dtype=bool)
+    wanted[[part.label for part in parts]] = True
+    labels = ink_map.labels[window]
+    mask = wanted[labels]
+    rim = ndimage.binary_dilation(mask, iterations=2) & (labels == 0)
+    isolated[window] = np.where(mask | rim, ink_map.ink[window], 0.0)
+    return isolated
 
 
 def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:

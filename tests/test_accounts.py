@@ -221,6 +221,7 @@ def test_history_is_per_user_and_corrections_are_exported(database, tmp_path):
     store.correct("a@b.org", mine, "19")
     export_corrections(store, tmp_path / "out")
     assert sorted(load_samples(tmp_path / "out")[1].tolist()) == [1, 9]
+    store.close()
 
 
 def test_correction_labels_must_match_the_inputs():
@@ -315,7 +316,8 @@ def test_add_user_refuses_bad_or_duplicate_accounts(server, capsys):
         ("carol@example.com", "short", "8 characters"),
         ("not an email", "long-enough-1", "valid email"),
     ]:
-        assert admin.add_user(Store(db), email, password) == 1
+        with Store(db) as store:
+            assert admin.add_user(store, email, password) == 1
         assert reason in capsys.readouterr().err
     # The command line: the password from standard input's first line.
     result = run_script("app.py", "--db", str(db), "--add-user", "dora@example.com",
@@ -608,7 +610,8 @@ def test_over_long_names_are_refused_before_any_work(server):
 
 def test_look_alike_emails_make_no_accounts(server):
     url, db = server
-    users = Store(db).user_count()
+    with Store(db) as store:
+        users = store.user_count()
     with httpx.Client(transport=from_address("127.0.0.4")) as client:
         fullwidth = "\uff41\uff4c\uff49\uff43\uff45@example.com"  # alice in fullwidth letters
         folded = client.post(
@@ -622,7 +625,8 @@ def test_look_alike_emails_make_no_accounts(server):
                 data={"email": look_alike, "password": "password-1", "confirm": "password-1"},
             )
             assert refused.status_code == 400 and "plain email" in refused.text
-    assert Store(db).user_count() == users  # ...but no account was made
+    with Store(db) as store:
+        assert store.user_count() == users  # ...but no account was made
     assert login(url, *ALICE).status_code == 200  # and Alice's is untouched
     assert login(url, fullwidth, ALICE[1]).status_code == 200  # it is Alice's address
 
