@@ -140,12 +140,16 @@ def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, 
     """The colour of the ink relative to the background, ``(H, W, 3)`` -> ``(3,)``.
 
     Among the 0.3 % of pixels that differ most from the background, the darker ones and the
-    lighter ones compete by their summed difference (unless ``dark`` fixes the polarity); the
-    winners' mean difference is the ink colour. Returns it and whether the ink is dark.
-    (Two passes over the image: the squared distances, then the few strongest pixels.)
+    lighter ones compete by their summed difference; the winners' mean difference is the ink
+    colour. When ``dark`` fixes the polarity, the 0.3 % are taken among the pixels of that
+    side only (the other side's strongest may be all there is at the top: the rim of a
+    shadow's edge). Returns the colour and whether the ink is dark.
     """
     rows = difference.reshape(-1, 3)
     squared = np.einsum("nc,nc->n", rows, rows)
+    if dark is not None:  # only the pixels on the ink's side compete
+        luminance_change = rows @ LUMINANCE
+        squared = np.where((luminance_change < 0) if dark else (luminance_change > 0), squared, 0)
     cutoff = max(float(np.percentile(_sample(squared), 99.7)), 1e-12)
     strongest = np.flatnonzero(squared >= cutoff)
     picked = rows[strongest]  # (k, 3), k about 0.3 % of the pixels
@@ -200,7 +204,9 @@ def _surface(height: int, width: int, coefficients: np.ndarray) -> np.ndarray:
     return out
 
 
-def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def estimate_background(
+    rgb: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """The paper or canvas behind the ink, and the ink's colour and polarity.
 
     ``rgb``: ``(H, W, 3)``. Starts from the colour of the image's border and fits a smooth
@@ -209,8 +215,10 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     twice refits the surface to the pixels that are clearly not ink, so that a photo's uneven
     light (a shadow's gradient, vignetting) is subtracted without the ink's help. The fitting
     runs on a grid of about 128 x 128 pixels; the surface is then evaluated everywhere.
-    Returns the background ``(H, W, 3)``, the ink colour ``(3,)`` relative to it, and whether
-    the ink is darker than the background.
+    Returns the background ``(H, W, 3)``, the ink colour ``(3,)`` relative to it, whether
+    the ink is darker than the background, and, where the sharp light replaced the smooth
+    fit (a shadow), the :func:`light_gain` ``(H, W, 1)`` that ink differences are to be
+    multiplied by (None: 1 everywhere).
     """
     height, width = rgb.shape[:2]
     step_y, step_x = max(1, height // 128), max(1, width // 128)
@@ -238,10 +246,30 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     background = border + _surface(height, width, coefficients)
     ink_colour, dark = _ink_colour(rgb - background, dark)
     sharp, sharp_dark = sharp_light(rgb, background, dark)
-    if sharp is not None:
-        background = sharp
-        ink_colour, dark = _ink_colour(rgb - background, sharp_dark)
-    return background, ink_colour, dark
+    if sharp is None:
+        return background, ink_colour, dark, None
+    gain = light_gain(sharp)
+    ink_colour, dark = _ink_colour((rgb - sharp) * gain, sharp_dark)
+    return sharp, ink_colour, dark, gain
+
+
+#: Light below this share of the lit paper's counts as a shadow, whose ink is strengthened...
+SHADOW_LIGHT = 0.75
+#: ...by at most this factor.
+MAX_GAIN = 3.0
+
+
+def light_gain(background: np.ndarray) -> np.ndarray:
+    """``(H, W, 1)``: how much to strengthen each pixel's difference from the paper, so that
+    ink reads in a shadow as in the light. Light multiplies: ink that reflects half of what
+    the paper reflects is half as bright as the paper in any light, so its difference from the
+    paper shrinks with the light. Where the light is under SHADOW_LIGHT of the lit paper's
+    (its 90th percentile), dividing by it undoes that; elsewhere (the lit page, a little
+    vignetting) the gain is 1."""
+    light = background @ LUMINANCE
+    reference = SHADOW_LIGHT * float(np.percentile(_sample(light), 90))
+    gain = reference / np.maximum(light, 1e-3)
+    return np.clip(gain, 1.0, MAX_GAIN).astype(np.float32)[:, :, None]
 
 
 #: Side of the grid the sharp light is estimated on (pixels of the longer side).
@@ -289,8 +317,10 @@ def _ink_polarity(
     strong = spread / 4  # paper grain and JPEG noise are far weaker than a stroke
     dark_marks = closed - luminance
     light_marks = luminance - opened
-    dark_mask = _inside((luminance < low + spread / 6) & (dark_marks > strong))
-    light_mask = _inside((luminance > high - spread / 6) & (light_marks > strong))
+    # (a mark is judged whole: a lit band or a shadow's edge that reaches the border is no
+    # stroke, even where only its middle is extreme enough to count)
+    dark_mask = _inside(dark_marks > strong) & (luminance < low + spread / 6)
+    light_mask = _inside(light_marks > strong) & (luminance > high - spread / 6)
     thin_vote = float(dark_marks[dark_mask].sum()) >= float(light_marks[light_mask].sum())
     near_dark = float((luminance < low + 0.15 * spread).mean())
     near_light = float((luminance > high - 0.15 * spread).mean())
@@ -368,7 +398,7 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     """
     rgb, scale = _enlarge_tiny(np.asarray(rgb, dtype=np.float32), max_side)
     height, width = rgb.shape[:2]
-    background, ink_colour, dark = estimate_background(rgb)
+    background, ink_colour, dark, gain = estimate_background(rgb)
     polarity = "dark on light" if dark else "light on dark"
     empty = np.zeros((height, width), dtype=np.int32)
     strength = float((ink_colour**2).sum())
@@ -376,7 +406,8 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity, 0.0,
                       "the image is one flat colour", background)  # fmt: skip
     contrast = float(np.sqrt(strength / 3.0))
-    amount = (rgb - background) @ (ink_colour / strength)
+    difference = rgb - background if gain is None else (rgb - background) * gain
+    amount = difference @ (ink_colour / strength)
     sample = _sample(amount)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     if contrast < MIN_CONTRAST or MIN_SNR * noise > 1.0:
