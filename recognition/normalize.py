@@ -503,13 +503,15 @@ def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
 
 def _edge_labels(labels: np.ndarray) -> set[int]:
     """Components that lie along the image's edge: they touch a side and are at least three
-    times longer along it than they are thick, over 15 % of that side, or they cover
-    half the image.
-    The dark edge of a scan, the table beside a photographed page, a rotated photo's corners;
-    not digits (a digit cut by a tight crop touches a side across its length, not along it)."""
+    times longer along it than they are thick, over 15 % of that side, they cover
+    half the image, or they run along half of the image's border (a frame).
+    The dark edge of a scan, the table beside a photographed page or a sticky note, a
+    rotated photo's corners; not digits (a digit cut by a tight crop touches a side across
+    its length, not along it)."""
     height, width = labels.shape
     areas = np.bincount(labels.reshape(-1))
-    edge = set()
+    found, touching = _on_border(labels)
+    edge = {int(label) for label in found[touching >= (height + width)]}
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None:
             continue

@@ -31,6 +31,8 @@ STYLES = (
 #: Photos as people take them (issue 22): a hard or soft shadow across the page, ruled or
 #: squared notebook paper, a lamp's hot spot or a dark corner.
 HARD_STYLES = ("shadow", "soft_shadow", "lined", "squared", "hot_spot")
+#: Paper that is not blank white: a coloured sticky note on a desk, a printed form's box.
+PAPER_STYLES = ("sticky", "form")
 
 
 def _place(ink: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
@@ -110,9 +112,58 @@ def _ruling(shape: tuple[int, int], rng: np.random.Generator, squared: bool) -> 
     return found.astype(np.float32)
 
 
+def _form_box(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(H, W)`` 0-1: a printed form's box around the ink (the field a digit is written
+    in), 1-2 px lines, a few pixels to a fifth of the digit away from it."""
+    rows = np.flatnonzero(ink.max(axis=1) > 0.3)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.3)
+    height, width = ink.shape
+    box = np.zeros_like(ink)
+    if rows.size == 0:
+        return box
+    size = rows[-1] - rows[0] + 1
+    pad = [int(rng.integers(3, max(4, size // 5))) for _ in range(4)]
+    top, bottom = max(0, rows[0] - pad[0]), min(height - 1, rows[-1] + pad[1])
+    left, right = max(0, cols[0] - pad[2]), min(width - 1, cols[-1] + pad[3])
+    thick = int(rng.integers(1, 3))
+    box[top : top + thick, left : right + 1] = box[
+        bottom - thick + 1 : bottom + 1, left : right + 1
+    ] = 1
+    box[top : bottom + 1, left : left + thick] = box[
+        top : bottom + 1, right - thick + 1 : right + 1
+    ] = 1
+    return box
+
+
+def _sticky_note(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """``(H, W, 3)``: a desk (grey-brown) with a pastel square note covering most of it."""
+    height, width = shape
+    desk = np.array([0.45, 0.38, 0.3], np.float32) * rng.uniform(0.6, 1.1)
+    paper = np.ones((height, width, 3), np.float32) * desk
+    colours = [[0.98, 0.92, 0.45], [0.98, 0.7, 0.8], [0.7, 0.95, 0.7], [0.65, 0.85, 0.98]]
+    note = np.array(colours[int(rng.integers(len(colours)))], np.float32)
+    margin_y, margin_x = (int(rng.uniform(0.03, 0.12) * side) for side in shape)
+    paper[margin_y : height - margin_y, margin_x : width - margin_x] = note
+    return paper
+
+
 def render(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
     """Dress a ``(H, W)`` ink field (1 = ink) in ``style``; returns an encoded image file."""
     shape = ink.shape
+    if style in PAPER_STYLES:
+        if style == "sticky":
+            paper = _sticky_note(shape, rng)
+        else:
+            paper = np.ones((*shape, 3), np.float32) * rng.uniform(0.88, 1.0)
+            printed = np.array([[0.3, 0.3, 0.35], [0.25, 0.35, 0.6], [0.6, 0.35, 0.35]], np.float32)
+            colour = printed[int(rng.integers(len(printed)))]
+            paper = _compose(_form_box(ink, rng), paper, colour)
+        light = _lighting(shape, rng, rng.uniform(0.05, 0.15))
+        pen = np.array([[0.08, 0.08, 0.15], [0.1, 0.15, 0.45]], np.float32)[int(rng.integers(2))]
+        blurred = ndimage.gaussian_filter(ink, rng.uniform(0.5, 1.0))
+        rgb = _compose(blurred * rng.uniform(0.8, 1.0), paper, pen) * light[:, :, None]
+        rgb += rng.normal(0.0, 0.012, size=(*shape, 1)).astype(np.float32)
+        return _encode(_to_uint8(rgb), "JPEG", quality=int(rng.integers(75, 92)))
     if style in HARD_STYLES:
         paper = np.ones((*shape, 3), np.float32) * rng.uniform(0.85, 1.0)
         paper *= np.array([1.0, 0.98, 0.93], np.float32)
