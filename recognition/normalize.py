@@ -248,15 +248,19 @@ def estimate_background(
     sharp, sharp_dark = sharp_light(rgb, background, dark)
     if sharp is None:
         return background, ink_colour, dark, None
+    if not sharp_dark:  # light ink (chalk on a board): no gain, its light is not the paper's
+        ink_colour, dark = _ink_colour(rgb - sharp, sharp_dark)
+        return sharp, ink_colour, dark, None
     gain = light_gain(sharp)
     ink_colour, dark = _ink_colour((rgb - sharp) * gain, sharp_dark)
     return sharp, ink_colour, dark, gain
 
 
-#: Light below this share of the lit paper's counts as a shadow, whose ink is strengthened...
-SHADOW_LIGHT = 0.75
+#: Light below this share of the lit paper's counts as a shadow, whose dark ink is
+#: strengthened...
+SHADOW_LIGHT = 0.6
 #: ...by at most this factor.
-MAX_GAIN = 3.0
+MAX_GAIN = 2.0
 
 
 def light_gain(background: np.ndarray) -> np.ndarray:

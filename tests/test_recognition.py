@@ -314,7 +314,7 @@ def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
     ink_map = find_ink(page)
     assert ink_map.polarity == "dark on light" and len(ink_map.components) == 1
     lit, shaded = ink_map.ink[113:123, 70:150], ink_map.ink[113:123, 175:250]
-    assert lit.min() > 0.8 and shaded.min() > 0.7 * lit.mean()  # 0.46 of it without the gain
+    assert lit.min() > 0.8 and shaded.min() > 0.55 * lit.mean()  # 0.46 of it without the gain
 
 
 @pytest.mark.slow
