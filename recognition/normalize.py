@@ -440,6 +440,22 @@ def _short_runs(flags: np.ndarray, longest: int) -> np.ndarray:
     return flags & (np.bincount(labels)[labels] <= longest)
 
 
+def _box_sides(labels: np.ndarray, level_rules: np.ndarray) -> np.ndarray:
+    """``(count + 1,)`` bool: the upright runs of ``labels`` whose two ends both meet a level
+    rule already found (within 3 pixels): the sides of a printed box."""
+    sides = np.zeros(int(labels.max()) + 1, dtype=bool)
+    width = labels.shape[1]
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        rows, cols = box
+        near = slice(max(0, cols.start - 3), min(width, cols.stop + 3))
+        top = level_rules[max(0, rows.start - 3) : rows.start + 4, near].any()
+        bottom = level_rules[max(0, rows.stop - 4) : rows.stop + 3, near].any()
+        sides[index] = top and bottom
+    return sides
+
+
 def remove_rules(ink: np.ndarray) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
     a fortieth of the image thick), level or upright, two or more across at least half of the
@@ -462,7 +478,8 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
         return ink
     rules = np.zeros_like(mask)
     for axis, span, across in ((1, width, height), (0, height, width)):
-        if not (rows if axis == 1 else columns).any():
+        # upright lines are looked at too once level ones were found: a form's box sides
+        if not (rows if axis == 1 else columns).any() and not (axis == 0 and rules.any()):
             continue
         # a slightly tilted line stays one run once thickened a little across it
         thick_mask = ndimage.maximum_filter1d(mask.astype(np.uint8), 3, axis=1 - axis) > 0
@@ -478,6 +495,8 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
         # across nearly all of it. A lone shorter line is a pen stroke (a 1).
         family = int((lengths >= 0.5).sum()) >= 2
         long_lines = lengths >= (0.5 if family else 0.9)
+        if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
+            long_lines |= _box_sides(labels, rules)
         stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
         line = ndimage.maximum_filter1d(long_lines[labels].astype(np.uint8), 3, axis=1 - axis)
         rules |= line.astype(bool) & ~stroke  # with the line's faint rim
