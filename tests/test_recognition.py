@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from recognition import ImageError, Recognizer, find_ink, load_image
 from recognition import normalize as norm
-from training.realistic import HARD_STYLES, PAPER_STYLES, STYLES, digit_image, render
+from training.realistic import HARD_STYLES, STYLES, digit_image, render
 from training.synth import number_ink
 
 
@@ -185,25 +185,34 @@ def test_accuracy_on_styled_mnist_test_digits(recognizer, mnist, style):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("style", HARD_STYLES)
-def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist, style):
+@pytest.mark.parametrize(
+    ("style", "least"),
+    [*((style, 0.9) for style in HARD_STYLES), ("sticky", 0.85), ("form", 0.9)],
+)
+def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist, style, least):
     """40 MNIST test digits per kind of hard photo: a shadow with a sharp or soft edge at any
     angle over the page (half of it 30-70 % darker), ruled or squared notebook paper, a hot
-    spot. Measured 95-100 % each (shadows: 43 % before the sharp light model, ruled: 77-90 %
-    before rules were removed)."""
+    spot, a pastel sticky note on a desk, a printed form's box. Measured 95-100 % each
+    (shadows: 43 % before the sharp light model, ruled: 77-90 % before rules were removed),
+    sticky notes 88 % (38 % before the desk's frame was dropped), form boxes 98 %."""
     (_, _), (images, labels) = mnist
     rng = np.random.default_rng(21)
     picks = rng.choice(len(images), 40, replace=False)
     predicted = [recognizer.predict(digit_image(images[i], style, rng)).label for i in picks]
-    assert np.mean(np.array(predicted) == labels[picks]) >= 0.9
+    assert np.mean(np.array(predicted) == labels[picks]) >= least
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("style", "least"), [("shadow", 11), ("squared", 11), ("lined", 11)])
+@pytest.mark.parametrize(
+    ("style", "least"),
+    [("shadow", 11), ("squared", 11), ("lined", 11), ("sticky", 10), ("form", 12)],
+)
 def test_numbers_on_shadowed_and_ruled_paper(recognizer, mnist, style, least):
     """15 numbers of 2-4 digits each; measured 13 (shadow: 9 before the ink in a shadow was
     strengthened by the light's gain; a sharp edge through a row still fools the ink's
-    polarity at times), 13 (squared), 12 (lined) read exactly."""
+    polarity at times), 13 (squared), 12 (lined), 11 (sticky notes), 14 (inside a printed
+    box: the box's upright sides were read as 1s before they were removed with its level
+    lines) read exactly."""
     (_, _), (images, labels) = mnist
     rng = np.random.default_rng(4)
     correct = 0
@@ -315,36 +324,6 @@ def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
     assert ink_map.polarity == "dark on light" and len(ink_map.components) == 1
     lit, shaded = ink_map.ink[113:123, 70:150], ink_map.ink[113:123, 175:250]
     assert lit.min() > 0.8 and shaded.min() > 0.55 * lit.mean()  # 0.46 of it without the gain
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("style", PAPER_STYLES)
-def test_digits_on_sticky_notes_and_in_form_boxes(recognizer, mnist, style):
-    """40 MNIST test digits on a pastel sticky note lying on a desk (the desk around it is a
-    frame, not ink), or in a printed form's box. Measured 90 % (sticky notes: 38 % before
-    frames along the border were dropped) and 97 % (form boxes) on 100."""
-    (_, _), (images, labels) = mnist
-    rng = np.random.default_rng(11)
-    picks = rng.choice(len(images), 40, replace=False)
-    predicted = [recognizer.predict(digit_image(images[i], style, rng)).label for i in picks]
-    assert np.mean(np.array(predicted) == labels[picks]) >= 0.85
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("style", PAPER_STYLES)
-def test_numbers_on_sticky_notes_and_in_form_boxes(recognizer, mnist, style):
-    """15 numbers of 2-4 digits on sticky notes, or inside a printed box; measured 26-27 and
-    30 of 30 read exactly (in a box: 6 of 30 before the box's upright sides were removed
-    with its level lines, they were read as 1s)."""
-    (_, _), (images, labels) = mnist
-    rng = np.random.default_rng(12)
-    correct = 0
-    for _ in range(15):
-        picks = rng.choice(len(images), int(rng.integers(2, 5)), replace=False)
-        field, _ = number_ink(images[picks], rng)
-        reading = recognizer.read_number(render(field, style, rng))
-        correct += reading.number == "".join(map(str, labels[picks]))
-    assert correct >= 11
 
 
 def test_a_frame_along_the_border_is_not_ink():
