@@ -100,6 +100,9 @@ class DatabaseUnavailableError(Exception):
     """The database did not answer (a server restarting, a lost connection): this request
     failed whole, nothing of it was written; a later one may succeed."""
 
+    #: Whether a connection broke under the request (rather than none being had in time).
+    lost = False
+
 
 class EmailTakenError(ValueError):
     """An account with this email exists already."""
@@ -534,8 +537,8 @@ class PostgresStore(Store):
         import psycopg_pool
         from psycopg.rows import dict_row
 
-        self._psycopg = psycopg
-        self._pool_errors = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+        self._pool_timeout = psycopg_pool.PoolTimeout  # (an OperationalError itself)
+        self._pool_errors = (psycopg.OperationalError,)
         self._integrity_errors = (psycopg.errors.UniqueViolation,)
         self.url = url
         self.location = safe_url(url)
@@ -606,13 +609,18 @@ class PostgresStore(Store):
 
     @contextmanager
     def _connection(self, wait: float | None = None) -> Iterator[Any]:
+        """A pooled connection, waiting at most ``wait`` s (default ``self.wait``) for one;
+        :class:`DatabaseUnavailableError` when none comes or the connection breaks (its
+        ``lost`` says which: a connection lost under a request, not a pool that timed out)."""
         try:
             with self._pool.connection(timeout=self.wait if wait is None else wait) as connection:
                 yield connection
         except self._pool_errors as error:
-            raise DatabaseUnavailableError(
+            unavailable = DatabaseUnavailableError(
                 f"the database {self.location} cannot be reached right now ({error})"
-            ) from None
+            )
+            unavailable.lost = not isinstance(error, self._pool_timeout)
+            raise unavailable from None
 
     @contextmanager
     def transaction(self) -> Iterator[_Postgres]:
@@ -624,18 +632,14 @@ class PostgresStore(Store):
     ) -> Any:
         for attempt in range(2):
             try:
-                with self._pool.connection(timeout=self.wait if wait is None else wait) as db:
+                with self._connection(wait) as db:
                     cursor = _Postgres(db).execute(sql, params)
                     return cursor.fetchone() if one else cursor.fetchall()
-            except self._psycopg.OperationalError as error:
-                if attempt:  # a connection lost under a read: once more on a fresh one
-                    raise DatabaseUnavailableError(
-                        f"the database {self.location} cannot be reached right now ({error})"
-                    ) from None
-            except self._pool_errors as error:
-                raise DatabaseUnavailableError(
-                    f"the database {self.location} cannot be reached right now ({error})"
-                ) from None
+            except DatabaseUnavailableError as error:
+                # A connection lost under a read: once more on a fresh one. A pool that
+                # found no connection in time is not asked twice.
+                if attempt or not error.lost:
+                    raise
         raise AssertionError("unreachable")
 
     @property

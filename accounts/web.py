@@ -158,6 +158,12 @@ class Sessions:
         self.store.end_session(token)
 
 
+def _cookie_names(request: Request) -> tuple[str, str]:
+    """Gradio's two session cookies for this app: the secure one and the plain-HTTP one."""
+    cookie_id = request.app.cookie_id
+    return f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"
+
+
 class BusyError(Exception):
     """Too many password computations are waiting already."""
 
@@ -306,32 +312,27 @@ class Accounts:
         except DatabaseUnavailableError:
             return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
         response = JSONResponse({"success": True})
-        cookie_id = request.app.cookie_id
+        secure, plain = _cookie_names(request)
         # The same two cookies as Gradio's own sign-in (the second for plain-HTTP clients).
-        response.set_cookie(
-            f"access-token-{cookie_id}", token, httponly=True, samesite="none", secure=True
-        )
-        response.set_cookie(f"access-token-unsecure-{cookie_id}", token, httponly=True)
+        response.set_cookie(secure, token, httponly=True, samesite="none", secure=True)
+        response.set_cookie(plain, token, httponly=True)
         return response
 
     async def _logout(self, request: Request) -> Response:
         """Gradio's ``/logout``, over the shared sessions: ends every session of the user
         (``?all_session=false``: only this one) and goes back to the sign-in page."""
-        cookie_id = request.app.cookie_id
-        token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
-            f"access-token-unsecure-{cookie_id}"
-        )
+        names = _cookie_names(request)
+        token = request.cookies.get(names[0]) or request.cookies.get(names[1])
         if token:
             with contextlib.suppress(DatabaseUnavailableError):
-                user = await run_in_threadpool(self.sessions.get, token)
                 if request.query_params.get("all_session", "true").lower() == "false":
                     await run_in_threadpool(self.store.end_session, token)
-                elif user is not None:
+                elif (user := await run_in_threadpool(self.sessions.get, token)) is not None:
                     await run_in_threadpool(self.store.end_sessions, user)
         home = request.scope.get("root_path", "").rstrip("/") + "/"
         response = RedirectResponse(home, status_code=302)
-        response.delete_cookie(f"access-token-{cookie_id}", path="/")
-        response.delete_cookie(f"access-token-unsecure-{cookie_id}", path="/")
+        for name in names:
+            response.delete_cookie(name, path="/")
         return response
 
     def install(self, app: Any) -> None:

@@ -204,9 +204,7 @@ def _surface(height: int, width: int, coefficients: np.ndarray) -> np.ndarray:
     return out
 
 
-def estimate_background(
-    rgb: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """The paper or canvas behind the ink, and the ink's colour and polarity.
 
     ``rgb``: ``(H, W, 3)``. Starts from the colour of the image's border and fits a smooth
@@ -215,10 +213,10 @@ def estimate_background(
     twice refits the surface to the pixels that are clearly not ink, so that a photo's uneven
     light (a shadow's gradient, vignetting) is subtracted without the ink's help. The fitting
     runs on a grid of about 128 x 128 pixels; the surface is then evaluated everywhere.
-    Returns the background ``(H, W, 3)``, the ink colour ``(3,)`` relative to it, whether
-    the ink is darker than the background, and, where the sharp light replaced the smooth
-    fit (a shadow), the :func:`light_gain` ``(H, W, 1)`` that ink differences are to be
-    multiplied by (None: 1 everywhere).
+    Returns the background ``(H, W, 3)``, every pixel's difference from it ``(H, W, 3)``
+    (strengthened by :func:`light_gain` where the sharp light found a shadow over dark
+    ink), the ink colour ``(3,)`` in those terms, and whether the ink is darker than the
+    background.
     """
     height, width = rgb.shape[:2]
     step_y, step_x = max(1, height // 128), max(1, width // 128)
@@ -244,16 +242,15 @@ def estimate_background(
         coefficients += _fit_surface(difference, paper, basis)
         ink_colour, dark = _ink_colour(small - border - basis @ coefficients, dark)
     background = border + _surface(height, width, coefficients)
-    ink_colour, dark = _ink_colour(rgb - background, dark)
+    difference = rgb - background
+    ink_colour, dark = _ink_colour(difference, dark)
     sharp, sharp_dark = sharp_light(rgb, background, dark)
-    if sharp is None:
-        return background, ink_colour, dark, None
-    if not sharp_dark:  # light ink (chalk on a board): no gain, its light is not the paper's
-        ink_colour, dark = _ink_colour(rgb - sharp, sharp_dark)
-        return sharp, ink_colour, dark, None
-    gain = light_gain(sharp)
-    ink_colour, dark = _ink_colour((rgb - sharp) * gain, sharp_dark)
-    return sharp, ink_colour, dark, gain
+    if sharp is not None:
+        background, difference = sharp, rgb - sharp
+        if sharp_dark:  # (light ink, chalk on a board: its light is not the paper's)
+            difference *= light_gain(sharp)
+        ink_colour, dark = _ink_colour(difference, sharp_dark)
+    return background, difference, ink_colour, dark
 
 
 #: Light below this share of the lit paper's counts as a shadow, whose dark ink is
@@ -402,7 +399,7 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     """
     rgb, scale = _enlarge_tiny(np.asarray(rgb, dtype=np.float32), max_side)
     height, width = rgb.shape[:2]
-    background, ink_colour, dark, gain = estimate_background(rgb)
+    background, difference, ink_colour, dark = estimate_background(rgb)
     polarity = "dark on light" if dark else "light on dark"
     empty = np.zeros((height, width), dtype=np.int32)
     strength = float((ink_colour**2).sum())
@@ -410,7 +407,6 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity, 0.0,
                       "the image is one flat colour", background)  # fmt: skip
     contrast = float(np.sqrt(strength / 3.0))
-    difference = rgb - background if gain is None else (rgb - background) * gain
     amount = difference @ (ink_colour / strength)
     sample = _sample(amount)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))

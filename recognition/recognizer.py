@@ -360,9 +360,9 @@ def isolate_ink(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
     bottom = min(height, max(part.bottom for part in parts) + 2)
     right = min(width, max(part.right for part in parts) + 2)
     window = (slice(top, bottom), slice(left, right))
-    wanted = np.zeros(int(ink_map.labels.max()) + 1, dtype=bool)
-    wanted[[part.label for part in parts]] = True
     labels = ink_map.labels[window]
+    wanted = np.zeros(int(labels.max()) + 1, dtype=bool)  # (the parts' labels are in it)
+    wanted[[part.label for part in parts]] = True
     mask = wanted[labels]
     rim = ndimage.binary_dilation(mask, iterations=2) & (labels == 0)
     isolated[window] = np.where(mask | rim, ink_map.ink[window], 0.0)
