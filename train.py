@@ -85,6 +85,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "as a digit (default: the --init model, if any)",
     )
     parser.add_argument(
+        "--styles",
+        type=int,
+        default=10_000,
+        help="MNIST training digits redrawn in styles MNIST lacks (a flagged 1, a crossed 7, "
+        "a slashed 0, a curled 9, stretched and squeezed digits; training/styles.py) added "
+        "to the training set (10000, at most a fifth of it; 0 for none)",
+    )
+    parser.add_argument(
         "--holdout",
         type=int,
         default=5_000,
@@ -132,8 +140,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
-    if min(args.negatives, args.holdout) < 0:
-        parser.error("--negatives and --holdout cannot be negative")
+    if min(args.negatives, args.holdout, args.styles) < 0:
+        parser.error("--negatives, --holdout and --styles cannot be negative")
     return args
 
 

@@ -24,15 +24,23 @@ from scipy import ndimage
 
 import nnlite as nl
 
+from .groups import BLANK, GROUP_HEIGHT, GROUP_WIDTH, POSITIONS, head_probabilities, to_group_input
 from .imageio import ImageSource, load_image
 from .normalize import Box, Component, InkMap, find_ink, to_mnist
-from .segment import SPLIT_ASPECT, Group, best_cuts, group_digits, split_lines
+from .segment import SPLIT_ASPECT, Group, cuts_by_count, group_digits, split_lines
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
 DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
+#: The group reader (``train_groups.py``): reads up to three touching digits without cutting.
+DEFAULT_GROUP_READER = DEFAULT_WEIGHTS.with_name("group_reader.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
+#: How much the group reader's log-probability counts against the cut reader's score.
+GROUP_WEIGHT = 1.0
+#: Groups wider than this times their height are shown to the group reader; when it sees two
+#: or more digits, they may be cut although narrower than ``segment.SPLIT_ASPECT``.
+TOUCH_ASPECT = 0.8
 #: A group of touching digits is cut from its ink with this many pixels around it.
 GROUP_MARGIN = 2
 NO_DIGIT = "no digit found"
@@ -154,14 +162,20 @@ class Recognizer:
     makes real images look like its training data."""
 
     def __init__(
-        self, model: nl.Sequential, deskew: bool = True, verifier: nl.Sequential | None = None
+        self,
+        model: nl.Sequential,
+        deskew: bool = True,
+        verifier: nl.Sequential | None = None,
+        group_reader: nl.Sequential | None = None,
     ) -> None:
         self.model = model
         self.model.eval()
         self.deskew = deskew
         self.verifier = verifier
-        if verifier is not None:
-            verifier.eval()
+        self.group_reader = group_reader
+        for helper in (verifier, group_reader):
+            if helper is not None:
+                helper.eval()
 
     @classmethod
     def load(cls, weights: str | os.PathLike | None = None, deskew: bool = True) -> Recognizer:
@@ -184,7 +198,17 @@ class Recognizer:
                 f"weights {path} are not a digit classifier: it maps a 28x28 image to "
                 f"{probe.shape[1:]} outputs, not 10 (digits) or 11 (digits, not a digit)"
             )
-        return cls(model, deskew=deskew, verifier=_load_verifier(DEFAULT_VERIFIER))
+        return cls(
+            model,
+            deskew=deskew,
+            verifier=_load_helper(DEFAULT_VERIFIER, (1, 28, 28), 2, "cut verifier"),
+            group_reader=_load_helper(
+                DEFAULT_GROUP_READER,
+                (1, GROUP_HEIGHT, GROUP_WIDTH),
+                POSITIONS * (BLANK + 1),
+                "group reader",
+            ),
+        )
 
     @classmethod
     def load_or_exit(cls, weights: str | os.PathLike | None, program: str) -> Recognizer:
@@ -252,9 +276,9 @@ class Recognizer:
         if len(ink_map.components) > MAX_MARKS:
             return NumberReading([], reason=TOO_MANY_MARKS)
         to_original = 1.0 / (ink_map.scale * load_scale)
-        lines, skipped = [], []
-        for line in split_lines(ink_map.components):
-            digits = []
+        skipped: list[SkippedMark] = []
+        found: list[tuple[int, Group, float | None]] = []  # (line, group, typical width)
+        for index, line in enumerate(split_lines(ink_map.components)):
             groups = group_digits(line)
             single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median(single)) if single else None
@@ -262,26 +286,93 @@ class Recognizer:
             for part in line:  # dots, dashes and specks the grouping left out
                 if id(part) not in used:
                     skipped.append(SkippedMark(_original_box(part, to_original)))
-            for group in groups:
-                for mark in self._read_group(ink_map, group, to_original, digit_width):
-                    if isinstance(mark, SkippedMark):
-                        skipped.append(mark)
-                    else:
-                        digits.append(mark)
-            if digits:
-                lines.append(digits)
-        reason = "" if lines else (NOT_A_DIGIT if skipped else NO_DIGIT)
-        return NumberReading(lines, reason=reason, skipped=skipped)
+            found += [(index, group, digit_width) for group in groups]
+        crops = [self._group_crop(ink_map, group) for _, group, _ in found]
+        heads = self._group_heads(
+            [
+                crop
+                for (_, group, _), crop in zip(found, crops, strict=True)
+                if self._may_touch(group)
+            ]
+        )
+        # Groups that stay whole are classified together, in one batch; the others are cut.
+        plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
+        whole: list[np.ndarray] = []
+        for (_, group, digit_width), (ink, _, _) in zip(found, crops, strict=True):
+            group_heads = heads.pop(0) if self._may_touch(group) else None
+            touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
+            split_aspect = TOUCH_ASPECT if touching else SPLIT_ASPECT
+            if group.width <= split_aspect * group.height:
+                whole.append(to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew))
+                plans.append(([(0, ink.shape[1])], [None], {}))
+            else:
+                plans.append(self._cut_group(ink, group, digit_width, split_aspect, group_heads))
+        whole_probabilities = iter(self.classify(np.stack(whole)) if whole else [])
+        whole_inputs = iter(whole)
+        lines: dict[int, list[DigitReading]] = {}
+        for (index, _, _), (ink, top, left), (spans, chosen, cache) in zip(
+            found, crops, plans, strict=True
+        ):
+            if not cache:  # a whole group: its classification from the batch
+                cache = {spans[0]: (next(whole_inputs), next(whole_probabilities))}
+            for span, joint in zip(spans, chosen, strict=True):
+                digit, probabilities = cache[span]
+                if joint is not None:
+                    probabilities = joint
+                piece = piece_ink(ink, span)
+                rows = np.flatnonzero((piece > 0.25).any(axis=1))
+                cols = np.flatnonzero((piece > 0.25).any(axis=0))
+                if rows.size == 0:
+                    continue
+                inked = Box(
+                    int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1),
+                    int(left + cols[-1] + 1),
+                )  # fmt: skip
+                box = _original_box(inked, to_original)
+                if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
+                    skipped.append(SkippedMark(box))
+                    continue
+                digits = probabilities[:NOT_DIGIT_OUTPUT]
+                label = int(np.argmax(digits))
+                reading = DigitReading(label, float(digits[label]), box, digits, digit)
+                lines.setdefault(index, []).append(reading)
+        read = [lines[index] for index in sorted(lines)]
+        reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
+        return NumberReading(read, reason=reason, skipped=skipped)
 
-    def _read_group(
-        self, ink_map: InkMap, group: Group, to_original: float, digit_width: float | None
-    ) -> list[DigitReading | SkippedMark]:
-        """Cut one group of touching digits where the classifier is most convincing; pieces
-        that are not digits come back as :class:`SkippedMark`."""
+    def _may_touch(self, group: Group) -> bool:
+        """Whether the group reader should look at ``group``: wide enough to hold two."""
+        return self.group_reader is not None and group.width > TOUCH_ASPECT * group.height
+
+    def _group_heads(self, crops: list[tuple[np.ndarray, int, int]]) -> list[np.ndarray]:
+        """The group reader's ``(POSITIONS, CLASSES)`` log-probabilities for each group's
+        crop, in one batch."""
+        if not crops or self.group_reader is None:
+            return []
+        inputs = np.stack([to_group_input(ink, self.deskew) for ink, _, _ in crops])
+        return list(np.log(np.maximum(head_probabilities(self.group_reader, inputs), 1e-9)))
+
+    @staticmethod
+    def _group_crop(ink_map: InkMap, group: Group) -> tuple[np.ndarray, int, int]:
+        """One group's ink with GROUP_MARGIN around it (other marks zeroed), and the crop's
+        top and left in the ink map."""
         top, left = max(0, group.top - GROUP_MARGIN), max(0, group.left - GROUP_MARGIN)
         bottom = min(ink_map.ink.shape[0], group.bottom + GROUP_MARGIN)
         right = min(ink_map.ink.shape[1], group.right + GROUP_MARGIN)
-        ink = isolate_ink(ink_map, group.parts)[top:bottom, left:right]
+        return isolate_ink(ink_map, group.parts)[top:bottom, left:right], top, left
+
+    def _cut_group(
+        self,
+        ink: np.ndarray,
+        group: Group,
+        digit_width: float | None,
+        split_aspect: float,
+        heads: np.ndarray | None,
+    ) -> tuple[list[tuple[int, int]], list[np.ndarray | None], dict]:
+        """Cut one group of touching digits where the classifier and the cut verifier are
+        most convincing, weighed against the group reader's ``heads`` (:meth:`_choose`).
+        Returns the spans, their joint probabilities (None: the classifier's) and the cache
+        of every scored span's ``(28x28 input, (11,) probabilities)``."""
         cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
         def score(spans: list[tuple[int, int]]) -> np.ndarray:
@@ -295,29 +386,49 @@ class Recognizer:
                 scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
             return scores
 
-        spans = best_cuts(ink.sum(axis=0), group.height, score, digit_width)
-        readings = []
-        for span in spans:
-            if span not in cache:
-                score([span])
-            digit, probabilities = cache[span]
-            piece = piece_ink(ink, span)
-            rows = np.flatnonzero((piece > 0.25).any(axis=1))
-            cols = np.flatnonzero((piece > 0.25).any(axis=0))
-            if rows.size == 0:
+        options = cuts_by_count(ink.sum(axis=0), group.height, score, digit_width, split_aspect)
+        spans, chosen = self._choose(options, cache, heads)
+        missing = [span for span in spans if span not in cache]
+        if missing:
+            score(missing)
+        return spans, chosen, cache
+
+    def _choose(
+        self,
+        options: dict[int, tuple[float, list[tuple[int, int]]]],
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+        heads: np.ndarray | None,
+    ) -> tuple[list[tuple[int, int]], list[np.ndarray | None]]:
+        """Weigh the cut reader's best cutting into each number of digits (``options``, from
+        :func:`~recognition.segment.cuts_by_count`) against the group reader's reading of the
+        whole group (``heads``: its ``(POSITIONS, CLASSES)`` log-probabilities), by score.
+        Returns the spans and, when the group reader took part, each digit's ``(11,)``
+        probabilities: the classifier's for the piece times the group reader's for that
+        position (raised to GROUP_WEIGHT), renormalised (else None: the classifier's own)."""
+        _, best_spans = max(options.values(), key=lambda option: option[0])
+        if heads is None or len(best_spans) > POSITIONS:
+            return best_spans, [None] * len(best_spans)
+        winner: tuple[float, list[tuple[int, int]], list[np.ndarray]] | None = None
+        for count, (total, spans) in options.items():
+            if count > POSITIONS or any(span not in cache for span in spans):
                 continue
-            inked = Box(
-                int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1),
-                int(left + cols[-1] + 1),
-            )  # fmt: skip
-            box = _original_box(inked, to_original)
-            if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
-                readings.append(SkippedMark(box))
-                continue
-            digits = probabilities[:NOT_DIGIT_OUTPUT]
-            label = int(np.argmax(digits))
-            readings.append(DigitReading(label, float(digits[label]), box, digits, digit))
-        return readings
+            pieces = np.log(np.maximum(np.stack([cache[span][1] for span in spans]), 1e-9))
+            joint = pieces.copy()
+            joint[:, :NOT_DIGIT_OUTPUT] += GROUP_WEIGHT * heads[:count, :NOT_DIGIT_OUTPUT]
+            # the cut reader's score counted each piece's top digit; now the jointly best one
+            total += float(
+                (
+                    joint[:, :NOT_DIGIT_OUTPUT].max(axis=1)
+                    - pieces[:, :NOT_DIGIT_OUTPUT].max(axis=1)
+                ).sum()
+            )
+            total += GROUP_WEIGHT * float(heads[count:, BLANK].sum())
+            if winner is None or total > winner[0]:
+                chosen = np.exp(joint - joint.max(axis=1, keepdims=True))
+                winner = (total, spans, list(chosen / chosen.sum(axis=1, keepdims=True)))
+        if winner is None:
+            return best_spans, [None] * len(best_spans)
+        return winner[1], winner[2]
 
 
 def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:
@@ -331,20 +442,28 @@ def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:
     )
 
 
-def _load_verifier(path: Path) -> nl.Sequential | None:
-    """The cut verifier when its file is there and sound; without it numbers are still read,
-    with cuts judged by the classifier and shape alone (a note on stderr says so)."""
+def _load_helper(
+    path: Path, input_shape: tuple[int, ...], outputs: int, what: str
+) -> nl.Sequential | None:
+    """A helper network of the number reader (the cut verifier, the group reader) when its
+    file is there and sound: it maps ``(1, *input_shape)`` to ``(1, outputs)``. Without it
+    numbers are still read, less well (a note on stderr says so)."""
     if not path.is_file():
         return None
     try:
-        verifier = nl.load(path)
-        if verifier.predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 2):
-            return verifier
-        problem = "it does not answer two classes"
+        helper = nl.load(path)
+        if helper.forward(np.zeros((1, *input_shape), np.float32)).shape == (1, outputs):
+            return helper
+        problem = f"it does not answer {outputs} outputs"
     except (ValueError, OSError, KeyError, IndexError, TypeError) as error:
         problem = str(error)
-    print(f"note: cut verifier {path} not used ({problem})", file=sys.stderr)
+    print(f"note: {what} {path} not used ({problem})", file=sys.stderr)
     return None
+
+
+def _load_verifier(path: Path) -> nl.Sequential | None:
+    """The cut verifier at ``path`` (``None`` when it is missing or broken)."""
+    return _load_helper(path, (1, 28, 28), 2, "cut verifier")
 
 
 def isolate_ink(ink_map: InkMap, parts: list[Component]) -> np.ndarray:

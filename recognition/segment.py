@@ -191,9 +191,24 @@ def best_cuts(
     programming over the candidate cuts finds the best total. Returns the chosen spans, left
     to right (one span when no cut convinces).
     """
+    options = cuts_by_count(profile, height, score, digit_width)
+    return max(options.values(), key=lambda option: option[0])[1]
+
+
+def cuts_by_count(
+    profile: np.ndarray,
+    height: int,
+    score: Callable[[list[tuple[int, int]]], np.ndarray],
+    digit_width: float | None = None,
+    split_aspect: float = SPLIT_ASPECT,
+) -> dict[int, tuple[float, list[tuple[int, int]]]]:
+    """:func:`best_cuts` for every number of pieces: ``{count: (total score, spans)}``, the
+    best way to cut the group into exactly ``count`` digits (for each count some cutting
+    reaches). A group no wider than ``split_aspect`` times its height is never cut:
+    ``{1: (0.0, [(0, W)])}``."""
     width = profile.size
-    if width <= SPLIT_ASPECT * height:
-        return [(0, width)]
+    if width <= split_aspect * height:
+        return {1: (0.0, [(0, width)])}
     typical = digit_width or 0.65 * height
     points, spans = candidate_spans(profile, height)
     if (0, width) not in spans:
@@ -207,14 +222,21 @@ def best_cuts(
             np.log(piece / typical) ** 2
         )
 
-    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    # best[(j, k)]: the best way to cover columns up to points[j] with k pieces
+    best: dict[tuple[int, int], tuple[float, list[tuple[int, int]]]] = {(0, 0): (0.0, [])}
     for j in range(1, len(points)):
-        options = []
         for i in range(j):
             span = (points[i], points[j])
-            if i in best and span in scores:
-                cost = shape_cost(span) + (CUT_PENALTY if i > 0 else 0.0)
-                options.append((best[i][0] + float(scores[span]) - cost, [*best[i][1], span]))
-        if options:
-            best[j] = max(options, key=lambda option: option[0])
-    return best[len(points) - 1][1] if len(points) - 1 in best else [(0, width)]
+            if span not in scores:
+                continue
+            cost = shape_cost(span) + (CUT_PENALTY if i > 0 else 0.0)
+            for (end, count), (total, chosen) in list(best.items()):
+                if end != i:
+                    continue
+                option = (total + float(scores[span]) - cost, [*chosen, span])
+                key = (j, count + 1)
+                if key not in best or option[0] > best[key][0]:
+                    best[key] = option
+    last = len(points) - 1
+    found = {count: option for (end, count), option in best.items() if end == last}
+    return found or {1: (0.0, [(0, width)])}

@@ -38,6 +38,7 @@ from training.loop import (
 )
 from training.models import build_model, widen_classifier
 from training.samples import load_samples
+from training.styles import styled_set
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "mnist_cnn.npz"
@@ -207,6 +208,12 @@ def train(args: argparse.Namespace) -> int:
         print(f"fine-tuning on {len(extra[1])} extra samples from {args.extra}")
         before = evaluate(model, *extra)["accuracy"]
         print(f"extra samples right before fine-tuning: {before * 100:.1f}%")
+    styles = min(args.styles, len(x_train) // 5)  # at most a sixth of the digits
+    if styles:
+        styled, styled_labels = styled_set(*digits, styles, args.seed + 17)
+        x_train = np.concatenate([x_train, styled])
+        y_train = np.concatenate([y_train, styled_labels.astype(y_train.dtype)])
+        print(f"with {len(styled)} digits in styles MNIST lacks (training.styles)")
     negatives_count = min(args.negatives, len(x_train) // 2)
     judge = nl.load(args.judge) if args.judge else (model if args.init is not None else None)
     not_digits = load_negatives(negatives_count, args.seed, *digits, judge)
@@ -289,6 +296,7 @@ def train(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "seed": args.seed,
         "augmentation": augment.as_dict() if augment else None,
+        "styled_digits": styles,
         "test_accuracy": state["history"][-1]["test_accuracy"],
         "fine_tuned_from": str(args.init) if args.init else None,
         "extra_samples": None if extra is None else len(extra[1]),

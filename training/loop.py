@@ -8,6 +8,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -69,12 +70,15 @@ def train_epoch(
     batch_size: int = BATCH_SIZE,
     warmup: float = 1.0,
     transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    loss_fn: nl.CrossEntropyLoss | Any | None = None,
 ) -> float:
     """One pass over ``images`` ``(N, 1, 28, 28)`` float32 with integer ``labels`` ``(N,)``
     in shuffled batches (drawn from ``rng``), cross-entropy loss, the learning rate of
     :func:`learning_rate` set before every step, ``transform(batch, rng)`` (augmentation)
-    applied to each batch. Returns the running (exponentially averaged) loss."""
-    loss_fn = nl.CrossEntropyLoss()
+    applied to each batch; ``loss_fn`` (``forward(logits, labels)``, ``backward()``) replaces
+    the cross-entropy, e.g. for a model with several heads. Returns the running
+    (exponentially averaged) loss."""
+    loss_fn = loss_fn if loss_fn is not None else nl.CrossEntropyLoss()
     steps = math.ceil(len(images) / batch_size)
     model.train()
     bar = ProgressBar(steps, f"epoch {epoch + 1}/{epochs}")

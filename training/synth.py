@@ -26,10 +26,12 @@ def pen_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndar
 
 
 def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = False,
-               height: int = 90) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:  # fmt: skip
+               height: int = 90, squeeze: float = 0.0,
+               ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:  # fmt: skip
     """A row of MNIST digits ``(K, 28, 28)`` as one ink field ``(H, W)`` and each digit's box
     ``(x, y, w, h)``: digits of slightly varying size and baseline; ``touching`` squeezes
-    neighbours until their ink meets."""
+    neighbours until their ink meets, and then up to ``squeeze`` times the digit's width
+    further (a random share of it), so that strokes cross."""
     pieces = [pen_ink(d, int(height * rng.uniform(0.85, 1.0)), rng) for d in digits]
     margin = height // 2
     total = sum(p.shape[1] for p in pieces) + margin * 2 + height * len(pieces)
@@ -44,7 +46,7 @@ def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = Fa
             for shift in range(0, w // 2):
                 window = field[top : top + h, left - shift : left - shift + w]
                 if (np.minimum(window, piece) > 0.5).sum() >= 3:
-                    left -= shift
+                    left -= shift + (int(rng.uniform(0.0, squeeze) * w) if squeeze else 0)
                     break
         region = field[top : top + h, left : left + w]
         np.maximum(region, piece, out=region)

@@ -1,0 +1,107 @@
+"""Writing styles MNIST barely has, and touching digits: how often each is read.
+
+    python benchmarks/writing_styles.py                       # the shipped models
+    python benchmarks/writing_styles.py --weights OTHER.npz   # another digit classifier too
+
+Single digits are drawn with a pen in each style by ``training/styles.py`` (never trained on)
+or are MNIST *test* digits stretched or squeezed to a box, photographed on paper by
+``training/realistic.py`` and read by ``Recognizer.predict``. Touching pairs and rows of three
+are MNIST test digits squeezed until their ink meets (``training/synth.py``), read by
+``Recognizer.read_number`` with the cut reader alone and with the group reader weighed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nnlite as nl  # noqa: E402
+from recognition import Recognizer  # noqa: E402
+from training.realistic import render  # noqa: E402
+from training.styles import DRAWN_STYLES, SQUEEZE, STRETCH, drawn_digit, stretched_digit  # noqa: E402
+from training.synth import number_ink  # noqa: E402
+
+
+def style_rows(recognizer: Recognizer, count: int) -> list[tuple[str, float]]:
+    """(style, share read right) for every drawn style and the stretched/squeezed digits."""
+    _, (images, labels) = nl.data.load_mnist()
+    results = []
+    for style, label in DRAWN_STYLES.items():
+        rng = np.random.default_rng(1000 + sum(map(ord, style)))
+        right = sum(
+            recognizer.predict(render(drawn_digit(style, rng), "paper", rng)).label == label
+            for _ in range(count)
+        )
+        results.append((style, right / count))
+    for name, factors in (("stretched to a wide box", STRETCH), ("squeezed", SQUEEZE)):
+        rng = np.random.default_rng(2000 + len(name))
+        picks = rng.choice(len(images), count, replace=False)
+        right = sum(
+            recognizer.predict(
+                render(stretched_digit(images[i], rng.uniform(*factors)), "paper", rng)
+            ).label
+            == labels[i]
+            for i in picks
+        )
+        results.append((name, right / count))
+    return results
+
+
+def touching_rows(recognizer: Recognizer, count: int) -> list[tuple[str, float, float]]:
+    """(kind, read exactly by the cut reader alone, with the group reader) for touching pairs,
+    touching rows of three and numbers of 2-6 separate digits."""
+    _, (images, labels) = nl.data.load_mnist()
+    alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
+    results = []
+    for kind, size, touching in (
+        ("touching pairs", (2, 3), True),
+        ("touching rows of three", (3, 4), True),
+        ("numbers of 2-6 separate digits", (2, 7), False),
+    ):
+        rng = np.random.default_rng(3000 + size[0] + touching)
+        rows = []
+        for _ in range(count):
+            picks = rng.choice(len(images), int(rng.integers(*size)), replace=False)
+            field, _ = number_ink(images[picks], rng, touching=touching)
+            rows.append((render(field, "paper", rng), "".join(map(str, labels[picks]))))
+        exact = [
+            float(np.mean([reader.read_number(data).number == truth for data, truth in rows]))
+            for reader in (alone, recognizer)
+        ]
+        results.append((kind, *exact))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, action="append", default=[])
+    parser.add_argument("--count", type=int, default=100, help="images per row (100)")
+    args = parser.parse_args(argv)
+    models = [None, *args.weights]
+    readers = [Recognizer.load_or_exit(weights, "writing_styles") for weights in models]
+    names = ["shipped" if weights is None else weights.name for weights in models]
+    print(f"| writing style ({args.count} each) | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    columns = [style_rows(reader, args.count) for reader in readers]
+    for index, (style, _) in enumerate(columns[0]):
+        cells = " | ".join(f"{column[index][1]:.0%}" for column in columns)
+        print(f"| {style} | {cells} |", flush=True)
+    print()
+    print(f"| read exactly ({args.count} each) | cut reader alone | with the group reader |")
+    print("|---|---:|---:|")
+    for kind, alone, both in touching_rows(readers[0], args.count):
+        print(f"| {kind} | {alone:.0%} | {both:.0%} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except nl.data.MnistError as error:  # no $MNIST_DIR and no network
+        sys.exit(f"error: {error}")

@@ -1,0 +1,47 @@
+"""Train the group reader: an nnlite network that reads up to three touching digits whole.
+
+    python train_groups.py                   # writes weights/group_reader.npz (~30 min)
+    python train_groups.py --resume          # go on after an interruption
+
+A straight cut cannot separate touching digits whose strokes overlap; the group reader does
+not cut. Groups of two and three MNIST *training* digits are squeezed until their strokes
+meet or cross, single digits are stretched wide, and each group is made into the reader's
+28x84 input (``recognition.groups.to_group_input``), labelled with its digits left to right
+and "no digit" for the positions after them. The synthesized groups are kept in
+``build/groups/`` between runs. A checkpoint is written after every epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nnlite as nl
+from training.groups import DEFAULT_OUT, ROOT, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--groups", type=int, default=120_000, help="synthesized groups")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "groups")
+    parser.add_argument("--resume", action="store_true", help="go on from the checkpoint")
+    args = parser.parse_args(argv)
+    if min(args.groups, args.epochs, args.lr) <= 0:
+        parser.error("--groups, --epochs and --lr must be positive")
+    try:
+        return train(args)
+    except nl.data.MnistError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Training the group reader (``train_groups.py``): a network that reads a group of up to
+three touching digits whole (``recognition.groups``). Its groups are synthesized from MNIST
+*training* digits (``training.synth``): two or three digits squeezed until their strokes
+meet or cross, and single digits stretched wide (a wide group may be one wide digit), each
+cropped as the reader crops a group and made into the reader's ``(28, 84)`` input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import nnlite as nl
+from recognition.groups import (
+    BLANK,
+    CLASSES,
+    GROUP_HEIGHT,
+    GROUP_WIDTH,
+    POSITIONS,
+    to_group_input,
+)
+from recognition.recognizer import GROUP_MARGIN
+from training.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
+from training.loop import ProgressBar, train_epoch
+from training.synth import number_ink, pen_ink
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
+#: Shares of groups of one (stretched), two and three digits.
+GROUP_SIZES = {1: 0.15, 2: 0.5, 3: 0.35}
+
+
+def build_group_reader() -> nl.Sequential:
+    """(N, 1, 28, 84) -> (N, POSITIONS * CLASSES) logits: 3x3 conv blocks with batch norm
+    (32 channels, pooled; 32, pooled; 64, 64, pooled), a 256-unit dense layer with dropout."""
+
+    def block(in_channels: int, out_channels: int) -> list[nl.Layer]:
+        return [
+            nl.Conv2D(in_channels, out_channels, 3, padding=1),
+            nl.BatchNorm2D(out_channels),
+            nl.ReLU(),
+        ]
+
+    return nl.Sequential(
+        [
+            *block(1, 32),
+            nl.MaxPool2D(2),
+            *block(32, 32),
+            nl.MaxPool2D(2),
+            *block(32, 64),
+            *block(64, 64),
+            nl.MaxPool2D(2),
+            nl.Flatten(),
+            nl.Dense(64 * (GROUP_HEIGHT // 8) * (GROUP_WIDTH // 8), 256),
+            nl.ReLU(),
+            nl.Dropout(0.4),
+            nl.Dense(256, POSITIONS * CLASSES),
+        ]
+    )
+
+
+class HeadsCrossEntropyLoss:
+    """Cross-entropy of each position's softmax, summed over the positions and averaged over
+    the batch: ``forward(logits (N, POSITIONS * CLASSES), labels (N, POSITIONS)) -> float``,
+    ``backward() -> (N, POSITIONS * CLASSES)``. Each position is an ordinary softmax
+    classifier, so each head's gradient is ``p - t`` as in ``nl.CrossEntropyLoss``."""
+
+    def __init__(self) -> None:
+        self.inner = nl.CrossEntropyLoss()
+
+    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        n = len(logits)
+        loss = self.inner.forward(logits.reshape(n * POSITIONS, CLASSES), labels.reshape(-1))
+        return loss * POSITIONS
+
+    def backward(self) -> np.ndarray:
+        return self.inner.backward().reshape(-1, POSITIONS * CLASSES) * POSITIONS
+
+
+def group_ink(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One group's ink ``(H, W)`` as the reader crops it: ``digits`` ``(K, 28, 28)`` squeezed
+    until they touch (K >= 2), or one digit stretched to between 1.0 and 2.2 times its width."""
+    height = int(rng.integers(30, 110))
+    if len(digits) == 1:
+        ink = pen_ink(digits[0], height, rng)
+        wide = max(2, round(ink.shape[1] * rng.uniform(1.0, 2.2)))
+        ink = np.asarray(
+            Image.fromarray(ink, mode="F").resize((wide, height), Image.Resampling.BILINEAR)
+        )
+    else:
+        ink, _ = number_ink(digits, rng, touching=True, height=height, squeeze=0.2)
+    rows = np.flatnonzero(ink.max(axis=1) > 0.25)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.25)
+    top, left = max(0, rows[0] - GROUP_MARGIN), max(0, cols[0] - GROUP_MARGIN)
+    return ink[top : rows[-1] + 1 + GROUP_MARGIN, left : cols[-1] + 1 + GROUP_MARGIN]
+
+
+def make_groups(
+    images: np.ndarray, labels: np.ndarray, count: int, seed: int, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` synthesized groups: inputs ``(count, 28, 84)`` uint8 and labels
+    ``(count, POSITIONS)`` (the digits left to right, then BLANK)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice(list(GROUP_SIZES), size=count, p=list(GROUP_SIZES.values()))
+    inputs = np.zeros((count, GROUP_HEIGHT, GROUP_WIDTH), dtype=np.uint8)
+    targets = np.full((count, POSITIONS), BLANK, dtype=np.int64)
+    bar = ProgressBar(count, "making groups") if progress else None
+    for index, size in enumerate(sizes):
+        picks = rng.choice(len(images), int(size), replace=False)
+        group = to_group_input(group_ink(images[picks], rng))
+        inputs[index] = np.round(group * 255).astype(np.uint8)
+        targets[index, :size] = labels[picks]
+        if bar is not None and ((index + 1) % 500 == 0 or index + 1 == count):
+            bar.update(index + 1, 0.0, index + 1)
+    return inputs, targets
+
+
+def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:
+    """The share of groups whose every position is read right."""
+    from recognition.groups import head_probabilities
+
+    predicted = np.concatenate(
+        [
+            head_probabilities(model, inputs[i : i + 500].astype(np.float32) / 255).argmax(2)
+            for i in range(0, len(inputs), 500)
+        ]
+    )
+    return float((predicted == targets).all(axis=1).mean())
+
+
+def train(args: argparse.Namespace) -> int:
+    (x_train, y_train), _ = nl.data.load_mnist(args.data)
+    cut = len(x_train) - 5000  # the last 5000 training digits make the validation groups
+    cache = args.cache / f"groups-{args.groups}-{args.seed}.npz"
+    if cache.is_file():
+        with np.load(cache) as saved:
+            x, y, x_val, y_val = saved["x"], saved["y"], saved["x_val"], saved["y_val"]
+    else:
+        x, y = make_groups(x_train[:cut], y_train[:cut], args.groups, args.seed)
+        validation = max(200, min(3000, args.groups // 10))
+        x_val, y_val = make_groups(x_train[cut:], y_train[cut:], validation, args.seed + 1)
+        args.cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, x=x, y=y, x_val=x_val, y_val=y_val)
+    print(f"{len(y)} groups for training, {len(y_val)} for validation", flush=True)
+    nl.seed(args.seed)
+    model = build_group_reader()
+    optimizer = nl.Adam(model.parameters(), lr=args.lr)
+    checkpoint = checkpoint_path(args.out)
+    start, spent = 0, 0.0
+    if args.resume and checkpoint.is_file():
+        state = load_checkpoint(checkpoint, model, optimizer)
+        start, spent = int(state["epoch"]), float(state["seconds"])
+        print(f"resuming after epoch {start}")
+    images = x.reshape(-1, 1, GROUP_HEIGHT, GROUP_WIDTH)
+
+    def to_float(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return batch.astype(np.float32) / 255.0
+
+    accuracy = 0.0
+    epoch = start
+    try:
+        while epoch < args.epochs:
+            started = time.perf_counter()
+            train_epoch(
+                model,
+                optimizer,
+                images,
+                y,
+                epoch=epoch,
+                epochs=args.epochs,
+                base_lr=args.lr,
+                rng=np.random.default_rng([args.seed, epoch]),
+                warmup=0.5,
+                transform=to_float,
+                loss_fn=HeadsCrossEntropyLoss(),
+            )
+            spent += time.perf_counter() - started
+            epoch += 1
+            accuracy = exact(model, x_val, y_val)
+            print(f"epoch {epoch}: validation groups read exactly {accuracy:.2%}", flush=True)
+            save_checkpoint(checkpoint, model, optimizer, {"epoch": epoch, "seconds": spent})
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted in epoch {epoch + 1}: the checkpoint {checkpoint} holds epoch "
+            f"{epoch}; run again with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    model.metadata = {
+        "task": "read a group of up to 3 touching digits: 3 positions x 11 classes "
+        "(digits 0-9, then 10 = no digit)",
+        "input": "(N, 1, 28, 84) float32 in [0, 1], white ink on black, the group 20 px tall",
+        "data": f"{args.groups} groups of 1-3 touching MNIST training digits",
+        "validation_exact": accuracy,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train_seconds": round(spent, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    checkpoint.unlink(missing_ok=True)
+    print(f"saved {args.out} (validation groups read exactly {accuracy:.2%})")
+    return 0
