@@ -45,6 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lr", type=float, default=None, help="peak Adam learning rate (2e-3; 2e-4 with --extra)"
     )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="epochs of linear learning-rate warm-up (1; 0.1 with --extra)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
     parser.add_argument(
@@ -140,8 +146,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
-    if min(args.negatives, args.holdout, args.styles) < 0:
-        parser.error("--negatives, --holdout and --styles cannot be negative")
+    if min(args.negatives, args.holdout, args.styles, args.warmup or 0) < 0:
+        parser.error("--negatives, --holdout, --styles and --warmup cannot be negative")
     return args
 
 

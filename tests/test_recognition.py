@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from recognition import ImageError, Recognizer, find_ink, load_image
 from recognition import normalize as norm
+from recognition.recognizer import digit_parts as norm_parts
 from training.realistic import HARD_STYLES, STYLES, digit_image, render
 from training.synth import number_ink
 
@@ -203,6 +204,18 @@ def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist
 
 
 @pytest.mark.slow
+def test_hard_shadows_over_many_digits(recognizer, mnist):
+    """150 MNIST test digits under a hard shadow at any angle: measured 93-97 % over three
+    seeds (92 % before small marks off to the side of the digit, leftovers of the shadow's
+    edge, were left out of it; 87 % before the ink in a shadow was strengthened)."""
+    (_, _), (images, labels) = mnist
+    rng = np.random.default_rng(2)
+    picks = rng.choice(len(images), 150, replace=False)
+    predicted = [recognizer.predict(digit_image(images[i], "shadow", rng)).label for i in picks]
+    assert np.mean(np.array(predicted) == labels[picks]) >= 0.91
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("style", "least"),
     [("shadow", 11), ("squared", 11), ("lined", 11), ("sticky", 10), ("form", 12)],
@@ -335,6 +348,26 @@ def test_a_frame_along_the_border_is_not_ink():
     assert len(ink_map.components) == 1
     [stroke] = ink_map.components
     assert (stroke.left, stroke.top) == (110, 60) and stroke.width == 12
+
+
+def test_small_marks_off_to_the_side_are_not_part_of_a_digit(recognizer):
+    """Leftovers of a shadow's edge or specks of dirt beside a digit would shrink it when it
+    is scaled to 20 pixels with them; a mark above or below it (a "?"'s dot) stays."""
+    image = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(150, 80), (150, 220)], fill=0, width=12)  # a "1"
+    draw.ellipse([240, 30, 252, 42], fill=0)  # a speck up and to the right
+    draw.ellipse([40, 250, 52, 262], fill=0)  # and one down and to the left
+    answer = recognizer.predict(png_bytes(image))
+    assert answer.label == 1
+    rows = np.flatnonzero(answer.input.max(axis=1) > 0.3)
+    assert rows[-1] - rows[0] + 1 >= 18  # the stroke alone is 20 pixels tall
+    ink_map = find_ink(np.asarray(image.convert("RGB"), np.float32) / 255)
+    assert len(ink_map.components) == 3
+    assert len(norm_parts(ink_map.components)) == 1
+    draw.ellipse([144, 250, 156, 262], fill=0)  # a dot right under the stroke: a "!"
+    ink_map = find_ink(np.asarray(image.convert("RGB"), np.float32) / 255)
+    assert len(norm_parts(ink_map.components)) == 2
 
 
 def test_a_printed_box_around_a_number_is_removed_whole():

@@ -234,7 +234,7 @@ def train(args: argparse.Namespace) -> int:
         state = load_checkpoint(ckpt, model, optimizer)
         print(f"resuming from {ckpt} after epoch {state['epoch']}")
     x_all = nl.data.to_images(x_train)
-    warmup = 0.1 if extra is not None else 1.0
+    warmup = args.warmup if args.warmup is not None else (0.1 if extra is not None else 1.0)
     steps_per_epoch = math.ceil(len(x_all) / args.batch_size)
     print(f"training on {len(x_all)} images, {args.epochs} epochs of {steps_per_epoch} steps")
     epoch = state["epoch"]
