@@ -302,7 +302,7 @@ class Recognizer:
             group_heads = heads.pop(0) if self._may_touch(group) else None
             touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
             split_aspect = TOUCH_ASPECT if touching else SPLIT_ASPECT
-            if group.width <= split_aspect * group.height:
+            if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
                 whole.append(to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew))
                 plans.append(([(0, ink.shape[1])], [None], {}))
             else:
