@@ -24,7 +24,15 @@ from scipy import ndimage
 
 import nnlite as nl
 
-from .groups import BLANK, GROUP_HEIGHT, GROUP_WIDTH, POSITIONS, head_probabilities, to_group_input
+from .groups import (
+    BLANK,
+    GROUP_HEIGHT,
+    GROUP_WIDTH,
+    POSITIONS,
+    best_reading,
+    head_probabilities,
+    to_group_input,
+)
 from .imageio import ImageSource, load_image
 from .normalize import Box, Component, InkMap, find_ink, to_mnist
 from .segment import SPLIT_ASPECT, Group, cuts_by_count, group_digits, split_lines
@@ -39,8 +47,14 @@ VERIFIER_WEIGHT = 2.0
 #: How much the group reader's log-probability counts against the cut reader's score.
 GROUP_WEIGHT = 1.0
 #: Groups wider than this times their height are shown to the group reader; when it sees two
-#: or more digits, they may be cut although narrower than ``segment.SPLIT_ASPECT``.
-TOUCH_ASPECT = 0.8
+#: or more digits, they are cut although narrower than ``segment.SPLIT_ASPECT``.
+TOUCH_ASPECT = 0.5
+#: When the group reader is this sure of its reading and cutting cannot agree with it, its
+#: reading stands.
+GROUP_TRUST = 0.9
+#: A group whose whole is read as one digit with this log-score (classifier and verifier, as
+#: in the cut search) stays one digit whatever the group reader says.
+SURE_SINGLE = -0.3
 #: A group of touching digits is cut from its ink with this many pixels around it.
 GROUP_MARGIN = 2
 NO_DIGIT = "no digit found"
@@ -301,7 +315,7 @@ class Recognizer:
         for (_, group, digit_width), (ink, _, _) in zip(found, crops, strict=True):
             group_heads = heads.pop(0) if self._may_touch(group) else None
             touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
-            split_aspect = TOUCH_ASPECT if touching else SPLIT_ASPECT
+            split_aspect = 0.0 if touching else SPLIT_ASPECT
             if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
                 whole.append(to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew))
                 plans.append(([(0, ink.shape[1])], [None], {}))
@@ -374,6 +388,7 @@ class Recognizer:
         Returns the spans, their joint probabilities (None: the classifier's) and the cache
         of every scored span's ``(28x28 input, (11,) probabilities)``."""
         cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        scored: dict[tuple[int, int], float] = {}
 
         def score(spans: list[tuple[int, int]]) -> np.ndarray:
             inputs = np.stack([to_mnist(piece_ink(ink, span), self.deskew) for span in spans])
@@ -384,10 +399,28 @@ class Recognizer:
             if self.verifier is not None:
                 whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
                 scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
+            scored.update(zip(spans, scores.tolist(), strict=True))
             return scores
 
         options = cuts_by_count(ink.sum(axis=0), group.height, score, digit_width, split_aspect)
+        whole = (0, ink.shape[1])
+        if heads is not None and scored.get(whole, -np.inf) >= SURE_SINGLE:
+            # One digit, says the classifier and the verifier with one voice: a wide 2 or 0
+            # that the group reader takes for two.
+            return [whole], [None], cache
         spans, chosen = self._choose(options, cache, heads)
+        if heads is not None:
+            labels, reading = best_reading(np.exp(heads))
+            read = [int(np.argmax(c[:NOT_DIGIT_OUTPUT])) for c in chosen if c is not None]
+            if labels and np.exp(reading) >= GROUP_TRUST and read != labels:
+                # The group reader is sure, and cutting found no way to agree with it: its
+                # digits stand, in the best cut into that many pieces (or an even one).
+                count = len(labels)
+                spans = options[count][1] if count in options else _even_spans(ink, count)
+                chosen = []
+                for position in range(count):
+                    digits = np.exp(heads[position, :NOT_DIGIT_OUTPUT])
+                    chosen.append(np.append(digits / digits.sum(), 0.0))
         missing = [span for span in spans if span not in cache]
         if missing:
             score(missing)
@@ -415,6 +448,8 @@ class Recognizer:
             pieces = np.log(np.maximum(np.stack([cache[span][1] for span in spans]), 1e-9))
             joint = pieces.copy()
             joint[:, :NOT_DIGIT_OUTPUT] += GROUP_WEIGHT * heads[:count, :NOT_DIGIT_OUTPUT]
+            # "not a digit" for a piece is "no digit here" for the group reader
+            joint[:, NOT_DIGIT_OUTPUT] += GROUP_WEIGHT * heads[:count, BLANK]
             # the cut reader's score counted each piece's top digit; now the jointly best one
             total += float(
                 (
@@ -429,6 +464,21 @@ class Recognizer:
         if winner is None:
             return best_spans, [None] * len(best_spans)
         return winner[1], winner[2]
+
+
+def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """``count`` column spans across ``ink`` ``(H, W)``, cut at the weakest column within a
+    tenth of the width of each even division."""
+    width = ink.shape[1]
+    profile = ink.sum(axis=0)
+    reach = max(1, width // 10)
+    cuts = [0]
+    for k in range(1, count):
+        centre = round(k * width / count)
+        low, high = max(cuts[-1] + 1, centre - reach), min(width - 1, centre + reach)
+        cuts.append(low + int(np.argmin(profile[low : high + 1])) if high >= low else centre)
+    cuts.append(width)
+    return [(cuts[k], cuts[k + 1]) for k in range(count)]
 
 
 def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:

@@ -36,9 +36,11 @@ def test_full_test_set_accuracy_is_at_least_99_6_percent(shipped, mnist):
 def test_metadata_describes_its_training(shipped):
     meta = shipped.metadata
     assert meta["data"]["name"] == "MNIST"
-    # 55000 digits (5000 held out to calibrate on) and the synthesized non-digits.
+    # 55000 digits (5000 held out to calibrate on), the synthesized non-digits and the
+    # digits redrawn in writing styles MNIST lacks.
     assert meta["held_out_digits"] == 5000
-    assert meta["data"]["train_images"] == 55000 + meta["not_digit_images"]
+    styled = meta.get("styled_digits", 0)
+    assert meta["data"]["train_images"] == 55000 + meta["not_digit_images"] + styled
     assert meta["classes"][10] == "not a digit" and meta["calibration"]["temperature"] > 0
     for key in ("epochs", "seed", "augmentation", "train_seconds", "library_version", "input"):
         assert key in meta, key

@@ -30,8 +30,8 @@ from training.synth import number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
-#: Shares of groups of one (stretched), two and three digits.
-GROUP_SIZES = {1: 0.15, 2: 0.5, 3: 0.35}
+#: Shares of groups of one (often stretched), two and three digits.
+GROUP_SIZES = {1: 0.3, 2: 0.45, 3: 0.25}
 
 
 def build_group_reader() -> nl.Sequential:
@@ -83,11 +83,12 @@ class HeadsCrossEntropyLoss:
 
 def group_ink(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One group's ink ``(H, W)`` as the reader crops it: ``digits`` ``(K, 28, 28)`` squeezed
-    until they touch (K >= 2), or one digit stretched to between 1.0 and 2.2 times its width."""
+    until they touch (K >= 2), or one digit stretched to between 0.8 and 2.2 times its width
+    (a wide 2 or 0 is one digit, not two)."""
     height = int(rng.integers(30, 110))
     if len(digits) == 1:
         ink = pen_ink(digits[0], height, rng)
-        wide = max(2, round(ink.shape[1] * rng.uniform(1.0, 2.2)))
+        wide = max(2, round(ink.shape[1] * rng.uniform(0.8, 2.2)))
         ink = np.asarray(
             Image.fromarray(ink, mode="F").resize((wide, height), Image.Resampling.BILINEAR)
         )

@@ -31,8 +31,8 @@ DRAWN_STYLES = {
 }
 #: Width over height of an MNIST digit's ink is rarely outside this; stretched and squeezed
 #: digits go beyond it.
-STRETCH = (1.5, 2.2)
-SQUEEZE = (0.35, 0.55)
+STRETCH = (1.4, 2.0)
+SQUEEZE = (0.5, 0.7)
 SIDE = 112  # the drawing resolution: 4x MNIST's 28
 
 
@@ -50,8 +50,8 @@ def _strokes(style: str, rng: np.random.Generator) -> list[list[tuple[float, flo
     left, right = 0.5 - w / 2, 0.5 + w / 2
     if style.startswith("1"):
         x = 0.5 + j(0.03)
-        flag = rng.uniform(0.25, 0.45)
-        angle = np.deg2rad(rng.uniform(20, 55))
+        flag = rng.uniform(0.3, 0.5)  # a long up-stroke...
+        angle = np.deg2rad(rng.uniform(40, 65))  # ...but steep (a level one is a 7's bar)
         strokes = [
             [(x - flag * np.cos(angle), flag * np.sin(angle) + j(0.02)), (x, 0.0), (x + j(), 1.0)]
         ]
@@ -183,8 +183,9 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
     styled = label in (0, 1, 7, 9) and rng.random() < 0.8
     if styled and label == 1:
         x = _centre_of_row(big, top + 1)
-        flag = height * rng.uniform(0.2, 0.4)
-        angle = np.deg2rad(rng.uniform(20, 55))
+        flag = height * rng.uniform(0.15, 0.35)
+        # (steeper than a 7's bar: a flag at under ~30 degrees from level is a 7)
+        angle = np.deg2rad(rng.uniform(35, 65))
         line([(x - flag * np.cos(angle), top + flag * np.sin(angle)), (x, top + 1)])
         if rng.random() < 0.5:
             xb = _centre_of_row(big, bottom - 1)
