@@ -45,12 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lr", type=float, default=None, help="peak Adam learning rate (2e-3; 2e-4 with --extra)"
     )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=None,
-        help="epochs of linear learning-rate warm-up (1; 0.1 with --extra)",
-    )
+    parser.add_argument("--warmup", type=float, help="warm-up epochs (1; 0.1 with --extra)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
     parser.add_argument(
@@ -94,9 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--styles",
         type=int,
         default=10_000,
-        help="MNIST training digits redrawn in styles MNIST lacks (a flagged 1, a crossed 7, "
-        "a slashed 0, a curled 9, stretched and squeezed digits; training/styles.py) added "
-        "to the training set (10000, at most a fifth of it; 0 for none)",
+        help="training digits redrawn in styles MNIST lacks (flagged 1, crossed 7, slashed 0, "
+        "curled 9, stretched or squeezed; training/styles.py): 10000, at most a fifth; 0: none",
     )
     parser.add_argument(
         "--holdout",

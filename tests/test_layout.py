@@ -1,6 +1,6 @@
 """The code's layout is its architecture: dependencies go one way only.
 
-    nnlite  <-  recognition  <-  training        (train.py, train_verifier.py)
+    nnlite  <-  recognition  <-  training        (train.py, train_verifier.py, train_groups.py)
                 recognition  <-  accounts  <-  webapp   (app.py)
 
 and the administrator's commands (``app.py --add-user``, ``--export-corrections``) and a
@@ -29,6 +29,7 @@ ENTRY_POINTS = {
     "recognize.py": {"recognition"},
     "train.py": {"nnlite", "training"},
     "train_verifier.py": {"nnlite", "training"},
+    "train_groups.py": {"nnlite", "training"},
 }
 
 

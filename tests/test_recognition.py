@@ -300,7 +300,8 @@ def test_separate_digits_are_read_with_boxes(recognizer, mnist):
 @pytest.mark.slow
 def test_touching_digits_are_cut(recognizer, mnist):
     """Two touching circles are cut; rows of 2-3 touching MNIST test digits: measured 66-70 %
-    read exactly with the cut verifier (36 % with the classifier and shape rules alone)."""
+    read exactly with the cut verifier (36 % with the classifier and shape rules alone), 92 %
+    with the group reader weighed in (tests/test_groups.py measures that)."""
     assert recognizer.verifier is not None, "weights/digit_verifier.npz should be loaded"
     image = Image.new("L", (400, 200), 255)
     draw = ImageDraw.Draw(image)
@@ -309,7 +310,7 @@ def test_touching_digits_are_cut(recognizer, mnist):
     assert recognizer.read_number(png_bytes(image)).number == "00"
     rows = list(_numbers(mnist, 80, touching=True, seed=10, lengths=(2, 4)))
     correct = sum(recognizer.read_number(data).number == truth for data, truth, _ in rows)
-    assert correct >= 0.55 * len(rows)
+    assert correct >= 0.8 * len(rows)
 
 
 def test_lines_and_broken_strokes(recognizer):
@@ -383,3 +384,12 @@ def test_a_printed_box_around_a_number_is_removed_whole():
     assert cleaned[44:118, 30:32].max() == 0 and cleaned[44:118, 368:370].max() == 0
     assert cleaned[41, 200] == 0 and cleaned[60:100, 100:108].min() == 1.0
     assert cleaned[60:100, 250:258].min() == 1.0
+
+
+def test_median3_is_scipys_3x3_median():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for shape in ((1, 1), (2, 5), (37, 41)):
+        image = rng.random(shape).astype(np.float32)
+        assert np.array_equal(norm.median3(image), ndimage.median_filter(image, size=3))
