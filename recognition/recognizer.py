@@ -49,6 +49,8 @@ GROUP_WEIGHT = 1.0
 #: Groups wider than this times their height are shown to the group reader; when it sees two
 #: or more digits, they are cut although narrower than ``segment.SPLIT_ASPECT``.
 TOUCH_ASPECT = 0.5
+#: ...and, in a line whose single digits are about ``w`` wide, wider than this times ``w``.
+TOUCH_WIDTH = 1.6
 #: When the group reader is this sure of its reading and cutting cannot agree with it, its
 #: reading stands.
 GROUP_TRUST = 0.9
@@ -292,6 +294,7 @@ class Recognizer:
         to_original = 1.0 / (ink_map.scale * load_scale)
         skipped: list[SkippedMark] = []
         found: list[tuple[int, Group, float | None]] = []  # (line, group, typical width)
+        others: list[float | None] = []  # the typical width of the line's other single digits
         for index, line in enumerate(split_lines(ink_map.components)):
             groups = group_digits(line)
             single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
@@ -301,19 +304,24 @@ class Recognizer:
                 if id(part) not in used:
                     skipped.append(SkippedMark(_original_box(part, to_original)))
             found += [(index, group, digit_width) for group in groups]
+            for group in groups:
+                rest = [
+                    g.width for g in groups if g is not group and g.width <= SPLIT_ASPECT * g.height
+                ]
+                others.append(float(np.median(rest)) if len(rest) >= 2 else None)
         crops = [self._group_crop(ink_map, group) for _, group, _ in found]
         heads = self._group_heads(
             [
                 crop
-                for (_, group, _), crop in zip(found, crops, strict=True)
-                if self._may_touch(group)
+                for (_, group, _), crop, width in zip(found, crops, others, strict=True)
+                if self._may_touch(group, width)
             ]
         )
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
         whole: list[np.ndarray] = []
-        for (_, group, digit_width), (ink, _, _) in zip(found, crops, strict=True):
-            group_heads = heads.pop(0) if self._may_touch(group) else None
+        for (_, group, digit_width), (ink, _, _), width in zip(found, crops, others, strict=True):
+            group_heads = heads.pop(0) if self._may_touch(group, width) else None
             touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
             split_aspect = 0.0 if touching else SPLIT_ASPECT
             if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
@@ -354,9 +362,13 @@ class Recognizer:
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
         return NumberReading(read, reason=reason, skipped=skipped)
 
-    def _may_touch(self, group: Group) -> bool:
-        """Whether the group reader should look at ``group``: wide enough to hold two."""
-        return self.group_reader is not None and group.width > TOUCH_ASPECT * group.height
+    def _may_touch(self, group: Group, digit_width: float | None) -> bool:
+        """Whether the group reader should look at ``group``: wide enough to hold two digits,
+        for its height and, when the line has two or more other single digits, for their
+        typical width ``digit_width``."""
+        if self.group_reader is None or group.width <= TOUCH_ASPECT * group.height:
+            return False
+        return digit_width is None or group.width > TOUCH_WIDTH * digit_width
 
     def _group_heads(self, crops: list[tuple[np.ndarray, int, int]]) -> list[np.ndarray]:
         """The group reader's ``(POSITIONS, CLASSES)`` log-probabilities for each group's
