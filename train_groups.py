@@ -1,6 +1,6 @@
 """Train the group reader: an nnlite network that reads up to three touching digits whole.
 
-    python train_groups.py                   # writes weights/group_reader.npz (~30 min)
+    python train_groups.py                   # writes weights/group_reader.npz (~35 min)
     python train_groups.py --resume          # go on after an interruption
 
 A straight cut cannot separate touching digits whose strokes overlap; the group reader does
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--groups", type=int, default=120_000, help="synthesized groups")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
