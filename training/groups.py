@@ -26,41 +26,13 @@ from recognition.groups import (
 from recognition.recognizer import GROUP_MARGIN
 from training.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
+from training.models import build_group_reader
 from training.synth import number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
 #: Shares of groups of one (often stretched), two and three digits.
 GROUP_SIZES = {1: 0.3, 2: 0.45, 3: 0.25}
-
-
-def build_group_reader() -> nl.Sequential:
-    """(N, 1, 28, 84) -> (N, POSITIONS * CLASSES) logits: 3x3 conv blocks with batch norm
-    (32 channels, pooled; 32, pooled; 64, 64, pooled), a 256-unit dense layer with dropout."""
-
-    def block(in_channels: int, out_channels: int) -> list[nl.Layer]:
-        return [
-            nl.Conv2D(in_channels, out_channels, 3, padding=1),
-            nl.BatchNorm2D(out_channels),
-            nl.ReLU(),
-        ]
-
-    return nl.Sequential(
-        [
-            *block(1, 32),
-            nl.MaxPool2D(2),
-            *block(32, 32),
-            nl.MaxPool2D(2),
-            *block(32, 64),
-            *block(64, 64),
-            nl.MaxPool2D(2),
-            nl.Flatten(),
-            nl.Dense(64 * (GROUP_HEIGHT // 8) * (GROUP_WIDTH // 8), 256),
-            nl.ReLU(),
-            nl.Dropout(0.4),
-            nl.Dense(256, POSITIONS * CLASSES),
-        ]
-    )
 
 
 class HeadsCrossEntropyLoss:
@@ -148,7 +120,7 @@ def train(args: argparse.Namespace) -> int:
         np.savez(cache, x=x, y=y, x_val=x_val, y_val=y_val)
     print(f"{len(y)} groups for training, {len(y_val)} for validation", flush=True)
     nl.seed(args.seed)
-    model = build_group_reader()
+    model = build_group_reader(POSITIONS, CLASSES)
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     checkpoint = checkpoint_path(args.out)
     start, spent = 0, 0.0

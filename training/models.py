@@ -1,6 +1,7 @@
 """The networks of this project, built with nnlite.
 
-``build_model()`` is the shipped digit classifier (``weights/mnist_cnn.npz``);
+``build_model()`` is the shipped digit classifier (``weights/mnist_cnn.npz``),
+``build_group_reader()`` the reader of touching groups (``weights/group_reader.npz``);
 ``reference_network()`` is the network the nnlite issue names, used by the benchmark and the
 API tests.
 """
@@ -12,18 +13,19 @@ import numpy as np
 import nnlite as nl
 
 
+def conv_block(in_channels: int, out_channels: int) -> list[nl.Layer]:
+    """A 3x3 convolution (same size out), batch norm and ReLU."""
+    return [
+        nl.Conv2D(in_channels, out_channels, 3, padding=1),
+        nl.BatchNorm2D(out_channels),
+        nl.ReLU(),
+    ]
+
+
 def build_model(classes: int = 11) -> nl.Sequential:
     """The shipped CNN: two 3x3 conv blocks (32, 64 channels) with batch norm, then a
     256-unit dense layer with dropout. Input (N, 1, 28, 28) in [0, 1]; output (N, classes)
     logits: the ten digits, then (with 11 classes) "not a digit"."""
-
-    def conv_block(in_channels: int, out_channels: int) -> list[nl.Layer]:
-        return [
-            nl.Conv2D(in_channels, out_channels, 3, padding=1),
-            nl.BatchNorm2D(out_channels),
-            nl.ReLU(),
-        ]
-
     return nl.Sequential(
         conv_block(1, 32)
         + conv_block(32, 32)
@@ -32,6 +34,28 @@ def build_model(classes: int = 11) -> nl.Sequential:
         + conv_block(64, 64)
         + [nl.MaxPool2D(2)]
         + [nl.Flatten(), nl.Dense(3136, 256), nl.ReLU(), nl.Dropout(0.4), nl.Dense(256, classes)]
+    )
+
+
+def build_group_reader(positions: int = 3, classes: int = 11) -> nl.Sequential:
+    """(N, 1, 28, 84) -> (N, positions * classes) logits (``recognition.groups``): 3x3 conv
+    blocks with batch norm (32 channels, pooled; 32, pooled; 64, 64, pooled), a 256-unit
+    dense layer with dropout."""
+    return nl.Sequential(
+        [
+            *conv_block(1, 32),
+            nl.MaxPool2D(2),
+            *conv_block(32, 32),
+            nl.MaxPool2D(2),
+            *conv_block(32, 64),
+            *conv_block(64, 64),
+            nl.MaxPool2D(2),
+            nl.Flatten(),
+            nl.Dense(64 * (28 // 8) * (84 // 8), 256),
+            nl.ReLU(),
+            nl.Dropout(0.4),
+            nl.Dense(256, positions * classes),
+        ]
     )
 
 
