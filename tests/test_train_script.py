@@ -42,9 +42,11 @@ def test_quick_run_writes_a_model_with_metadata(tmp_path, capsys):
     assert "img/s" in printed.err and "left" in printed.err  # the progress bar
     meta = nl.load(out).metadata
     assert meta["epochs"] == 1 and meta["seed"] == 3
-    # 256 digits: a tenth (25) held out for calibration; half as many not-a-digit images.
-    assert meta["held_out_digits"] == 25 and meta["not_digit_images"] == 115
-    assert meta["data"]["train_images"] == 231 + 115 and len(meta["data"]["sha256"]) == 64
+    # 256 digits: a tenth (25) held out for calibration; a fifth of the rest (46) redrawn in
+    # writing styles MNIST lacks and added; half as many not-a-digit images as those 277.
+    assert meta["held_out_digits"] == 25 and meta["styled_digits"] == 46
+    assert meta["not_digit_images"] == 138
+    assert meta["data"]["train_images"] == 231 + 46 + 138 and len(meta["data"]["sha256"]) == 64
     assert meta["classes"][-1] == "not a digit" and len(meta["classes"]) == 11
     assert 0.25 <= meta["calibration"]["temperature"] <= 8.0
     assert nl.load(out).predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 11)
@@ -162,7 +164,8 @@ def test_ten_digit_model_without_negatives(tmp_path):
     out = run(tmp_path, "ten.npz", "--epochs", "1", "--negatives", "0", "--holdout", "0")
     meta = nl.load(out).metadata
     assert meta["not_digit_images"] == 0 and meta["calibration"] is None
-    assert meta["data"]["train_images"] == 256 and len(meta["classes"]) == 10
+    assert meta["styled_digits"] == 51  # a fifth of the 256 digits
+    assert meta["data"]["train_images"] == 256 + 51 and len(meta["classes"]) == 10
 
 
 @pytest.mark.slow
