@@ -26,6 +26,7 @@ import nnlite as nl
 
 from .groups import (
     BLANK,
+    CLASSES,
     GROUP_HEIGHT,
     GROUP_WIDTH,
     POSITIONS,
@@ -217,11 +218,11 @@ class Recognizer:
         return cls(
             model,
             deskew=deskew,
-            verifier=_load_helper(DEFAULT_VERIFIER, (1, 28, 28), 2, "cut verifier"),
+            verifier=_load_verifier(DEFAULT_VERIFIER),
             group_reader=_load_helper(
                 DEFAULT_GROUP_READER,
                 (1, GROUP_HEIGHT, GROUP_WIDTH),
-                POSITIONS * (BLANK + 1),
+                POSITIONS * CLASSES,
                 "group reader",
             ),
         )
@@ -297,31 +298,29 @@ class Recognizer:
         others: list[float | None] = []  # the typical width of the line's other single digits
         for index, line in enumerate(split_lines(ink_map.components)):
             groups = group_digits(line)
-            single = [g.width for g in groups if g.width <= SPLIT_ASPECT * g.height]
-            digit_width = float(np.median(single)) if single else None
+            single = [g for g in groups if g.width <= SPLIT_ASPECT * g.height]
+            digit_width = float(np.median([g.width for g in single])) if single else None
             used = {id(part) for group in groups for part in group.parts}
             for part in line:  # dots, dashes and specks the grouping left out
                 if id(part) not in used:
                     skipped.append(SkippedMark(_original_box(part, to_original)))
             found += [(index, group, digit_width) for group in groups]
             for group in groups:
-                rest = [
-                    g.width for g in groups if g is not group and g.width <= SPLIT_ASPECT * g.height
-                ]
+                rest = [g.width for g in single if g is not group]
                 others.append(float(np.median(rest)) if len(rest) >= 2 else None)
         crops = [self._group_crop(ink_map, group) for _, group, _ in found]
-        heads = self._group_heads(
-            [
-                crop
-                for (_, group, _), crop, width in zip(found, crops, others, strict=True)
-                if self._may_touch(group, width)
-            ]
+        looked = [
+            self._may_touch(group, width)
+            for (_, group, _), width in zip(found, others, strict=True)
+        ]
+        heads = iter(
+            self._group_heads([crop for crop, look in zip(crops, looked, strict=True) if look])
         )
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
         whole: list[np.ndarray] = []
-        for (_, group, digit_width), (ink, _, _), width in zip(found, crops, others, strict=True):
-            group_heads = heads.pop(0) if self._may_touch(group, width) else None
+        for (_, group, digit_width), (ink, _, _), look in zip(found, crops, looked, strict=True):
+            group_heads = next(heads) if look else None
             touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
             split_aspect = 0.0 if touching else SPLIT_ASPECT
             if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
