@@ -181,7 +181,8 @@ def test_a_quick_run_writes_a_group_reader_and_resumes(tmp_path, mnist_dir, monk
     assert probabilities.shape == (2, groups.POSITIONS, groups.CLASSES)
     assert np.allclose(probabilities.sum(axis=2), 1.0, atol=1e-5)
     assert 0 <= model.metadata["validation_exact"] <= 1
-    assert list((tmp_path / "cache").glob("groups-300-0.npz"))  # kept for the next run
+    # kept for the next run, named by the generators' code (12 hex digits), count and seed
+    assert len(list((tmp_path / "cache").glob("groups-" + "?" * 12 + "-300-0.npz"))) == 1
     assert not list(tmp_path.glob("*.ckpt.npz"))  # the finished run's checkpoint is gone
 
 

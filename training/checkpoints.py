@@ -16,6 +16,16 @@ def data_checksum() -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
+def code_hash(*modules: object) -> str:
+    """12 hex digits of one SHA-256 over the source files of ``modules``: a cache of data a
+    generator made is named by it, so a change to the generator's code is never served the
+    old data."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def checkpoint_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".npz") + ".ckpt.npz")
 

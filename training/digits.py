@@ -5,7 +5,6 @@ fine-tuning on users' corrections, and the evaluation with its pictures."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import os
 import sys
@@ -28,7 +27,13 @@ from training.calibration import (
     logits_of,
     reliability_diagram,
 )
-from training.checkpoints import checkpoint_path, data_checksum, load_checkpoint, save_checkpoint
+from training.checkpoints import (
+    checkpoint_path,
+    code_hash,
+    data_checksum,
+    load_checkpoint,
+    save_checkpoint,
+)
 from training.loop import (
     ProgressBar,
     evaluate,
@@ -107,8 +112,9 @@ def load_negatives(
 
     if count == 0:
         return np.zeros((0, 28, 28), np.uint8)
-    code = hashlib.sha256(Path(negatives.__file__).read_bytes()).hexdigest()[:12]
-    name = f"{code}-{seed}-{count}-{len(digits)}-{'judged' if judge else 'plain'}.npz"
+    name = (
+        f"{code_hash(negatives)}-{seed}-{count}-{len(digits)}-{'judged' if judge else 'plain'}.npz"
+    )
     path = NEGATIVES_CACHE / name
     if path.is_file():
         try:

@@ -15,24 +15,26 @@ import numpy as np
 from PIL import Image
 
 import nnlite as nl
+import recognition.groups
 from recognition.groups import (
     BLANK,
     CLASSES,
     GROUP_HEIGHT,
     GROUP_WIDTH,
     POSITIONS,
+    head_probabilities,
     to_group_input,
 )
-from recognition.recognizer import GROUP_MARGIN
-from training.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
+from training import synth
+from training.checkpoints import checkpoint_path, code_hash, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
 from training.models import build_group_reader
-from training.synth import number_ink, pen_ink
+from training.synth import group_crop, number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
 #: Shares of groups of one (often stretched), two and three digits.
-GROUP_SIZES = {1: 0.3, 2: 0.45, 3: 0.25}
+GROUP_SIZES = {1: 0.15, 2: 0.5, 3: 0.35}
 
 
 class HeadsCrossEntropyLoss:
@@ -55,21 +57,18 @@ class HeadsCrossEntropyLoss:
 
 def group_ink(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One group's ink ``(H, W)`` as the reader crops it: ``digits`` ``(K, 28, 28)`` squeezed
-    until they touch (K >= 2), or one digit stretched to between 0.8 and 2.2 times its width
+    until they touch (K >= 2), or one digit stretched to between 1.0 and 2.2 times its width
     (a wide 2 or 0 is one digit, not two)."""
     height = int(rng.integers(30, 110))
     if len(digits) == 1:
         ink = pen_ink(digits[0], height, rng)
-        wide = max(2, round(ink.shape[1] * rng.uniform(0.8, 2.2)))
+        wide = max(2, round(ink.shape[1] * rng.uniform(1.0, 2.2)))
         ink = np.asarray(
             Image.fromarray(ink, mode="F").resize((wide, height), Image.Resampling.BILINEAR)
         )
     else:
         ink, _ = number_ink(digits, rng, touching=True, height=height, squeeze=0.2)
-    rows = np.flatnonzero(ink.max(axis=1) > 0.25)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.25)
-    top, left = max(0, rows[0] - GROUP_MARGIN), max(0, cols[0] - GROUP_MARGIN)
-    return ink[top : rows[-1] + 1 + GROUP_MARGIN, left : cols[-1] + 1 + GROUP_MARGIN]
+    return group_crop(ink)[0]
 
 
 def make_groups(
@@ -94,8 +93,6 @@ def make_groups(
 
 def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:
     """The share of groups whose every position is read right."""
-    from recognition.groups import head_probabilities
-
     predicted = np.concatenate(
         [
             head_probabilities(model, inputs[i : i + 500].astype(np.float32) / 255).argmax(2)
@@ -108,7 +105,9 @@ def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> floa
 def train(args: argparse.Namespace) -> int:
     (x_train, y_train), _ = nl.data.load_mnist(args.data)
     cut = len(x_train) - 5000  # the last 5000 training digits make the validation groups
-    cache = args.cache / f"groups-{args.groups}-{args.seed}.npz"
+    # (named by the generators' code: a change to how groups are made remakes them)
+    code = code_hash(sys.modules[__name__], synth, recognition.groups)
+    cache = args.cache / f"groups-{code}-{args.groups}-{args.seed}.npz"
     if cache.is_file():
         with np.load(cache) as saved:
             x, y, x_val, y_val = saved["x"], saved["y"], saved["x_val"], saved["y_val"]

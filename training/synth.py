@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from recognition.recognizer import GROUP_MARGIN
+
 
 def pen_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """A ``(28, 28)`` uint8 MNIST digit as crisp pen strokes, ``(h, w)`` float in [0, 1],
@@ -23,6 +25,17 @@ def pen_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndar
     )
     level = rng.uniform(0.3, 0.5)
     return np.clip((big - level) * 4.0 + 0.5, 0.0, 1.0)
+
+
+def group_crop(field: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+    """A synthesized group's ink field ``(H, W)`` cropped as the number reader crops a group
+    (GROUP_MARGIN pixels around its ink): the crop, its top and left in ``field``, and the
+    height of the ink itself."""
+    rows = np.flatnonzero(field.max(axis=1) > 0.25)
+    cols = np.flatnonzero(field.max(axis=0) > 0.25)
+    top, left = max(0, rows[0] - GROUP_MARGIN), max(0, cols[0] - GROUP_MARGIN)
+    crop = field[top : rows[-1] + 1 + GROUP_MARGIN, left : cols[-1] + 1 + GROUP_MARGIN]
+    return crop, int(top), int(left), int(rows[-1] - rows[0] + 1)
 
 
 def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = False,

@@ -14,10 +14,10 @@ import numpy as np
 
 import nnlite as nl
 from recognition.normalize import to_mnist
-from recognition.recognizer import GROUP_MARGIN, piece_ink
+from recognition.recognizer import piece_ink
 from recognition.segment import candidate_spans
 from training.loop import ProgressBar, train_epoch
-from training.synth import number_ink, pen_ink
+from training.synth import group_crop, number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "digit_verifier.npz"
@@ -66,12 +66,8 @@ def group_pieces(
 ) -> tuple[list[np.ndarray], list[int]]:
     """Pieces ``(28, 28)`` and labels from one row of touching digits ``(K, 28, 28)``."""
     field, boxes = number_ink(digits, rng, touching=True, height=int(rng.integers(40, 100)))
-    rows = np.flatnonzero(field.max(axis=1) > 0.25)
-    cols = np.flatnonzero(field.max(axis=0) > 0.25)
     # The group cropped as the reader crops it, cut where the reader may cut it.
-    top, left = max(0, rows[0] - GROUP_MARGIN), max(0, cols[0] - GROUP_MARGIN)
-    ink = field[top : rows[-1] + 1 + GROUP_MARGIN, left : cols[-1] + 1 + GROUP_MARGIN]
-    height = rows[-1] - rows[0] + 1
+    ink, _, left, height = group_crop(field)
     extents = [(x - left, x - left + w) for x, _, w, _ in boxes]
     pieces, labels = [], []
     for span in candidate_spans(ink.sum(axis=0), height)[1]:
