@@ -81,7 +81,8 @@ class InkMap:
     ``scale``: ink-map pixels per pixel of the image given to :func:`find_ink`.
     ``polarity``: ``"dark on light"`` or ``"light on dark"``.
     ``reason``: why there is no ink, when ``components`` is empty.
-    ``background``: ``(H, W, 3)`` the estimated background light (for the teaching view).
+    ``light``: the estimated background light (None for an ink image given as such);
+    ``background`` makes its ``(H, W, 3)`` picture, for the teaching view.
     """
 
     ink: np.ndarray
@@ -91,7 +92,12 @@ class InkMap:
     polarity: str = "dark on light"
     contrast: float = 0.0
     reason: str = ""
-    background: np.ndarray | None = field(default=None, repr=False)
+    light: Light | None = field(default=None, repr=False)
+
+    @property
+    def background(self) -> np.ndarray | None:
+        """``(H, W, 3)``: the estimated background light, or None."""
+        return None if self.light is None else self.light.background()
 
     def mask(self, components: list[Component] | None = None) -> np.ndarray:
         """``(H, W)`` bool: the pixels of the given components (default: all kept ones)."""
@@ -133,21 +139,19 @@ def _border_colour(rgb: np.ndarray) -> np.ndarray:
             rgb[:, -ring_w:].reshape(-1, 3),
         ]
     )
-    return np.median(ring, axis=0).astype(np.float32)
+    return np.median(ring[:: max(1, len(ring) // 10_000)], axis=0).astype(np.float32)
 
 
 def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, bool]:
-    """The colour of the ink relative to the background, ``(H, W, 3)`` -> ``(3,)``.
+    """The colour of the ink relative to the background, ``(..., 3)`` -> ``(3,)``.
 
     Among the 0.3 % of pixels that differ most from the background, the darker ones and the
     lighter ones compete by their summed difference; the winners' mean difference is the ink
     colour. When ``dark`` fixes the polarity, the 0.3 % are taken among the pixels of that
     side only (the other side's strongest may be all there is at the top: the rim of a
-    shadow's edge). Returns the colour and whether the ink is dark. A large image is judged
-    on every other pixel of every other row (a quarter of the work; a stroke is wider).
+    shadow's edge). Returns the colour and whether the ink is dark. ``difference`` is any
+    number of pixels: a whole image or a sample of its pixels (see :func:`_sample_step`).
     """
-    if difference.shape[0] * difference.shape[1] > 4 * 128 * 128:
-        difference = difference[::2, ::2]
     rows = difference.reshape(-1, 3)
     squared = np.einsum("nc,nc->n", rows, rows)
     if dark is not None:  # only the pixels on the ink's side compete
@@ -167,6 +171,12 @@ def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, 
     return picked[chosen].mean(axis=0).astype(np.float32), dark
 
 
+def _sample_step(height: int, width: int) -> int:
+    """The ink's colour in a large image is judged on every other pixel of every other row
+    (a quarter of the work; a stroke is wider than a pixel)."""
+    return 2 if height * width > 4 * 128 * 128 else 1
+
+
 def _quadratic_basis(height: int, width: int, step_y: int = 1, step_x: int = 1) -> np.ndarray:
     """``(h, w, 6)``: 1, x, y, x^2, xy, y^2 on every ``step``-th pixel of an ``(H, W)`` image,
     with x and y running over [-1, 1] across the whole image."""
@@ -178,14 +188,14 @@ def _quadratic_basis(height: int, width: int, step_y: int = 1, step_x: int = 1) 
 
 def _fit_surface(residual: np.ndarray, paper: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """Least-squares quadratic per channel: ``(6, 3)`` coefficients fitted to ``residual``
-    ``(h, w, 3)`` on the ``paper`` pixels ``(h, w)`` (zeros when too few are paper), by the
-    normal equations ``(B'B) c = B'r`` over the paper pixels (a 6 x 6 system)."""
+    ``(n, 3)`` on the ``paper`` pixels ``(n,)`` bool (zeros when too few are paper), by the
+    normal equations ``(B'B) c = B'r`` over the paper pixels (a 6 x 6 system); ``basis`` is
+    ``(6, n)`` float64, :func:`_quadratic_basis` flattened and transposed."""
     if paper.sum() < 30:
         return np.zeros((6, 3), dtype=np.float32)
-    terms = basis.reshape(-1, 6).astype(np.float64)
-    weighted = terms * paper.reshape(-1, 1)
-    gram = weighted.T @ terms  # (6, 6)
-    moments = weighted.T @ residual.reshape(-1, 3).astype(np.float64)  # (6, 3)
+    weighted = basis * paper  # (6, n)
+    gram = weighted @ basis.T  # (6, 6)
+    moments = weighted @ residual.astype(np.float64)  # (6, 3)
     try:
         coefficients = np.linalg.solve(gram + 1e-9 * np.eye(6), moments)
     except np.linalg.LinAlgError:
@@ -193,21 +203,52 @@ def _fit_surface(residual: np.ndarray, paper: np.ndarray, basis: np.ndarray) -> 
     return coefficients.astype(np.float32)
 
 
-def _surface(height: int, width: int, coefficients: np.ndarray) -> np.ndarray:
-    """The quadratic of :func:`_quadratic_basis` with ``(6, 3)`` coefficients on every pixel
-    of an ``(H, W)`` image -> ``(H, W, 3)``, a row and a column term at a time."""
-    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
-    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
-    out = np.empty((height, width, 3), dtype=np.float32)
-    for channel in range(3):
-        c1, x1, y1, xx, xy, yy = (float(v) for v in coefficients[:, channel])
-        rows = c1 + y1 * y + yy * y * y  # (H, 1)
-        slope = x1 + xy * y  # (H, 1)
-        out[:, :, channel] = rows + slope * x + xx * x * x
-    return out
+def _surface(height: int, width: int, coefficients: np.ndarray, step: int = 1) -> np.ndarray:
+    """The quadratic of :func:`_quadratic_basis` with ``(6,)`` coefficients on every
+    ``step``-th pixel of an ``(H, W)`` image -> ``(h, w)``, a row and a column term at a time.
+    """
+    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[::step, None]
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, ::step]
+    c1, x1, y1, xx, xy, yy = (float(v) for v in coefficients)
+    rows = c1 + y1 * y + yy * y * y  # (h, 1)
+    slope = x1 + xy * y  # (h, 1)
+    return rows + (slope * x + xx * x * x)
 
 
-def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+@dataclass
+class Light:
+    """The paper's light behind the ink, as estimated by :func:`estimate_background`.
+
+    A smooth part, ``border`` ``(3,)`` plus a quadratic surface per channel with
+    ``coefficients`` ``(6, 3)`` over an ``(height, width)`` image, times ``factor`` ``(H, W)``
+    where the sharp light (:func:`sharp_light`) departs from it (None: the smooth part
+    stands). Kept as a recipe rather than an image: the pipeline only needs the light seen
+    through one colour at a time (:meth:`projected`), and the full ``(H, W, 3)`` picture
+    (:meth:`background`) is made only for the teaching view.
+    """
+
+    border: np.ndarray
+    coefficients: np.ndarray
+    height: int
+    width: int
+    factor: np.ndarray | None = None
+
+    def projected(self, vector: np.ndarray, step: int = 1) -> np.ndarray:
+        """``(h, w)``: the light's colour dotted with ``vector`` ``(3,)``, on every
+        ``step``-th pixel (the light is linear in its colour, so this costs one channel)."""
+        smooth = _surface(self.height, self.width, self.coefficients @ vector, step)
+        smooth += float(self.border @ vector)
+        if self.factor is not None:
+            smooth *= self.factor[::step, ::step]
+        return smooth.astype(np.float32, copy=False)
+
+    def background(self, step: int = 1) -> np.ndarray:
+        """``(h, w, 3)``: the light's colour on every ``step``-th pixel."""
+        return np.stack([self.projected(np.eye(3, dtype=np.float32)[c], step) for c in range(3)],
+                        axis=-1)  # fmt: skip
+
+
+def estimate_background(rgb: np.ndarray) -> tuple[Light, np.ndarray, bool, np.ndarray | None]:
     """The paper or canvas behind the ink, and the ink's colour and polarity.
 
     ``rgb``: ``(H, W, 3)``. Starts from the colour of the image's border and fits a smooth
@@ -215,46 +256,49 @@ def estimate_background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     ink is on; then finds the ink's colour and polarity against it (:func:`_ink_colour`) and
     twice refits the surface to the pixels that are clearly not ink, so that a photo's uneven
     light (a shadow's gradient, vignetting) is subtracted without the ink's help. The fitting
-    runs on a grid of about 128 x 128 pixels; the surface is then evaluated everywhere.
-    Returns the background ``(H, W, 3)``, every pixel's difference from it ``(H, W, 3)``
-    (strengthened by :func:`light_gain` where the sharp light found a shadow over dark
-    ink), the ink colour ``(3,)`` in those terms, and whether the ink is darker than the
-    background.
+    runs on a grid of about 128 x 128 pixels; :func:`sharp_light` then looks for changes of
+    light too sharp for the surface. Returns the :class:`Light`, the ink colour ``(3,)`` as
+    a difference from it, whether the ink is darker than the background, and the ``(H, W)``
+    gain of :func:`light_gain` by which every pixel's difference from the light is
+    strengthened where the sharp light found a shadow over dark ink (None: no gain).
     """
     height, width = rgb.shape[:2]
-    step_y, step_x = max(1, height // 128), max(1, width // 128)
-    small = rgb[::step_y, ::step_x]
-    basis = _quadratic_basis(height, width, step_y, step_x)
+    step_y, step_x = -(-height // 128), -(-width // 128)
+    small = rgb[::step_y, ::step_x].reshape(-1, 3)
+    basis = _quadratic_basis(height, width, step_y, step_x).reshape(-1, 6)
+    basis64 = np.ascontiguousarray(basis.T, dtype=np.float64)
     border = _border_colour(rgb)
     coefficients = np.zeros((6, 3), dtype=np.float32)
+    small = small - border
     for _ in range(3):
         # fit the light to the pixels near the typical level, whichever side the ink is on
-        difference = small - border - basis @ coefficients
+        difference = small - basis @ coefficients
         level = difference @ LUMINANCE
         centre = float(np.median(level))
         spread = 1.4826 * float(np.median(np.abs(level - centre)))
         paper = np.abs(level - centre) < max(2.5 * spread, 0.02)
-        coefficients += _fit_surface(difference, paper, basis)
-    ink_colour, dark = _ink_colour(small - border - basis @ coefficients, None)
+        coefficients += _fit_surface(difference, paper, basis64)
+    ink_colour, dark = _ink_colour(small - basis @ coefficients, None)
     for _ in range(2):
         strength = float((ink_colour**2).sum())
         if strength < 1e-6:
             break
-        difference = small - border - basis @ coefficients
+        difference = small - basis @ coefficients
         paper = (difference @ (ink_colour / strength)) < 0.3
-        coefficients += _fit_surface(difference, paper, basis)
-        ink_colour, dark = _ink_colour(small - border - basis @ coefficients, dark)
-    background = border + _surface(height, width, coefficients)
-    sharp, sharp_dark = sharp_light(rgb, background, dark)
-    if sharp is None:
-        difference = rgb - background
-        ink_colour, dark = _ink_colour(difference, dark)
-    else:
-        background, difference = sharp, rgb - sharp
+        coefficients += _fit_surface(difference, paper, basis64)
+        ink_colour, dark = _ink_colour(small - basis @ coefficients, dark)
+    light = Light(border, coefficients, height, width)
+    light.factor, sharp_dark = sharp_light(rgb, light, dark)
+    step = _sample_step(height, width)
+    difference = rgb[::step, ::step] - light.background(step)
+    gain = None
+    if light.factor is not None:
+        dark = sharp_dark
         if sharp_dark:  # (light ink, chalk on a board: its light is not the paper's)
-            difference *= light_gain(sharp)
-        ink_colour, dark = _ink_colour(difference, sharp_dark)
-    return background, difference, ink_colour, dark
+            gain = light_gain(light.projected(LUMINANCE))
+            difference *= gain[::step, ::step, None]
+    ink_colour, dark = _ink_colour(difference, dark)
+    return light, ink_colour, dark, gain
 
 
 #: Light below this share of the lit paper's counts as a shadow, whose dark ink is
@@ -264,17 +308,16 @@ SHADOW_LIGHT = 0.6
 MAX_GAIN = 2.0
 
 
-def light_gain(background: np.ndarray) -> np.ndarray:
-    """``(H, W, 1)``: how much to strengthen each pixel's difference from the paper, so that
-    ink reads in a shadow as in the light. Light multiplies: ink that reflects half of what
-    the paper reflects is half as bright as the paper in any light, so its difference from the
-    paper shrinks with the light. Where the light is under SHADOW_LIGHT of the lit paper's
-    (its 90th percentile), dividing by it undoes that; elsewhere (the lit page, a little
-    vignetting) the gain is 1."""
-    light = background @ LUMINANCE
+def light_gain(light: np.ndarray) -> np.ndarray:
+    """``(H, W)``: how much to strengthen each pixel's difference from the paper, so that
+    ink reads in a shadow as in the light; ``light`` is the paper's ``(H, W)`` luminance.
+    Light multiplies: ink that reflects half of what the paper reflects is half as bright as
+    the paper in any light, so its difference from the paper shrinks with the light. Where
+    the light is under SHADOW_LIGHT of the lit paper's (its 90th percentile), dividing by it
+    undoes that; elsewhere (the lit page, a little vignetting) the gain is 1."""
     reference = SHADOW_LIGHT * float(np.percentile(_sample(light), 90))
     gain = reference / np.maximum(light, 1e-3)
-    return np.clip(gain, 1.0, MAX_GAIN).astype(np.float32)[:, :, None]
+    return np.clip(gain, 1.0, MAX_GAIN).astype(np.float32)
 
 
 #: Side of the grid the sharp light is estimated on (pixels of the longer side).
@@ -333,21 +376,20 @@ def _ink_polarity(
     return (thin_vote + few_vote + hint) >= 2
 
 
-def sharp_light(
-    rgb: np.ndarray, background: np.ndarray, dark_hint: bool
-) -> tuple[np.ndarray | None, bool]:
+def sharp_light(rgb: np.ndarray, light: Light, dark_hint: bool) -> tuple[np.ndarray | None, bool]:
     """The paper's light where the smooth fit misses it (a shadow's hard edge, a dark
     corner), and which way the ink goes.
 
-    ``rgb`` and the smooth ``background`` are ``(H, W, 3)``. A morphological closing with a
-    window wider than any stroke removes dark strokes from the image and keeps the broad
-    changes of light, edges and all (a straight shadow edge is kept exactly); an opening does
-    the same for light strokes; :func:`_ink_polarity` says which. Where this envelope differs
-    from the smooth fit over a region that reaches the border (light changes come from
-    outside the frame; a stroke thicker than the window does not reach it), it replaces the
-    fit. Works on a grid of about SHARP_GRID pixels. Returns the new background ``(H, W, 3)``
-    (None when the smooth fit stands) and whether the ink is dark (``dark_hint`` is the
-    polarity found against the smooth fit, one of :func:`_ink_polarity`'s votes).
+    ``rgb`` is ``(H, W, 3)``, ``light`` the smooth fit (no ``factor`` yet). A morphological
+    closing with a window wider than any stroke removes dark strokes from the image and keeps
+    the broad changes of light, edges and all (a straight shadow edge is kept exactly); an
+    opening does the same for light strokes; :func:`_ink_polarity` says which. Where this
+    envelope differs from the smooth fit over a region that reaches the border (light changes
+    come from outside the frame; a stroke thicker than the window does not reach it), it
+    replaces the fit. Works on a grid of about SHARP_GRID pixels. Returns the ``(H, W)``
+    factor by which the smooth light is multiplied (None when the smooth fit stands) and
+    whether the ink is dark (``dark_hint`` is the polarity found against the smooth fit, one
+    of :func:`_ink_polarity`'s votes).
     """
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_PHOTO_SIDE:
@@ -355,7 +397,7 @@ def sharp_light(
     step = max(1, round(max(height, width) / SHARP_GRID))
     small_h, small_w = max(1, height // step), max(1, width // step)
     small = median3(_resize(rgb @ LUMINANCE, small_h, small_w))
-    fit = _resize(background @ LUMINANCE, small_h, small_w)
+    fit = _resize(light.projected(LUMINANCE), small_h, small_w)
     window = max(5, round(SHARP_WINDOW * min(small_h, small_w)))
     closed = ndimage.grey_closing(small, size=window)
     opened = ndimage.grey_opening(small, size=window)
@@ -381,8 +423,7 @@ def sharp_light(
     # fit's colour: the fit scaled, pixel by pixel, by (1 - w) + w * envelope / fit (a
     # factor computed on the grid and enlarged, since both are smooth at that scale).
     factor = (1.0 - weight) + weight * np.clip(envelope / np.maximum(fit, 0.05), 0.0, 3.0)
-    full = background * _resize(factor.astype(np.float32), height, width)[:, :, None]
-    return full.astype(np.float32, copy=False), dark
+    return _resize(factor.astype(np.float32), height, width), dark
 
 
 #: Paeth's network of 19 compare-exchanges that leaves the median of 9 values in the middle.
@@ -420,25 +461,30 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     """
     rgb, scale = _enlarge_tiny(np.asarray(rgb, dtype=np.float32), max_side)
     height, width = rgb.shape[:2]
-    background, difference, ink_colour, dark = estimate_background(rgb)
+    light, ink_colour, dark, gain = estimate_background(rgb)
     polarity = "dark on light" if dark else "light on dark"
     empty = np.zeros((height, width), dtype=np.int32)
     strength = float((ink_colour**2).sum())
     if strength < 1e-6:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity, 0.0,
-                      "the image is one flat colour", background)  # fmt: skip
+                      "the image is one flat colour", light)  # fmt: skip
     contrast = float(np.sqrt(strength / 3.0))
-    amount = difference @ (ink_colour / strength)
-    sample = _sample(amount)
+    # each pixel's difference from the light, seen through the ink's colour
+    towards_ink = ink_colour / strength
+    amount = rgb @ towards_ink
+    amount -= light.projected(towards_ink)
+    if gain is not None:
+        amount *= gain
+    sample = _sample(amount, 20_000)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     if contrast < MIN_CONTRAST or MIN_SNR * noise > 1.0:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity,
-                      contrast, "no ink stands out from the background", background)  # fmt: skip
+                      contrast, "no ink stands out from the background", light)  # fmt: skip
 
     ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32))
     ink_map = ink_components(ink, max(0.25, 3.0 * noise))
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
-    ink_map.background = background
+    ink_map.light = light
     return ink_map
 
 
@@ -522,37 +568,49 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
     return np.where(rules, 0.0, ink).astype(np.float32)
 
 
+#: Pen strokes are mostly at full strength (even thin ones: 40 % of a piece's pixels and
+#: more); a piece with fewer than this share of its pixels above half strength is a faint
+#: area, not ink.
+MIN_SEED_SHARE = 0.05
+
+
 def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
     """The pieces of ink in an ``(H, W)`` ink image in [0, 1] (1 = ink; the second half of
     :func:`find_ink`, for images whose ink is known): pixels above 0.5 seed components that
-    grow into connected pixels above ``grow``; pieces along the edges, specks and ruled lines
-    are dropped."""
+    grow into connected pixels above ``grow`` (when at least MIN_SEED_SHARE of a component's
+    pixels are seeds); pieces along the edges, specks and ruled lines are dropped."""
     height, width = ink.shape
     seeds = ink > 0.5
     labels, count = ndimage.label(ink > grow, structure=np.ones((3, 3)))
-    seeded = np.zeros(count + 1, dtype=bool)
-    seeded[np.unique(labels[seeds])] = True
+    # A piece is seeded when enough of it is at a stroke's strength: a faint area with a few
+    # stronger pixels (the table beside a photographed page, a hot spot's rim) is not ink.
+    strong = np.bincount(labels[seeds], minlength=count + 1)
+    seeded = strong >= np.maximum(1, MIN_SEED_SHARE * np.bincount(labels.reshape(-1)))
     seeded[0] = False
     labels = np.where(seeded[labels], labels, 0).astype(np.int32)
-    along_edges = _edge_labels(labels)
-    components = [c for c in _components(labels) if c.label not in along_edges]
+    boxes = ndimage.find_objects(labels)
+    areas = np.bincount(labels.reshape(-1), minlength=len(boxes) + 1)
+    along_edges = _edge_labels(labels, boxes, areas)
+    components = [c for c in _components(boxes, areas) if c.label not in along_edges]
     components = drop_specks(components, height, width)
     reason = "" if components else "only specks of ink"
     return InkMap(ink, labels, components, 1.0, "dark on light", 1.0, reason, None)
 
 
-def _edge_labels(labels: np.ndarray) -> set[int]:
+def _edge_labels(
+    labels: np.ndarray, boxes: list[tuple[slice, slice] | None], areas: np.ndarray
+) -> set[int]:
     """Components that lie along the image's edge: they touch a side and are at least three
     times longer along it than they are thick, over 15 % of that side, they cover
     half the image, or they run along half of the image's border (a frame).
     The dark edge of a scan, the table beside a photographed page or a sticky note, a
     rotated photo's corners; not digits (a digit cut by a tight crop touches a side across
-    its length, not along it)."""
+    its length, not along it). ``boxes`` and ``areas`` are the labels' ``find_objects`` and
+    pixel counts (index 0: the background)."""
     height, width = labels.shape
-    areas = np.bincount(labels.reshape(-1))
     found, touching = _on_border(labels)
     edge = {int(label) for label in found[touching >= (height + width)]}
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+    for index, box in enumerate(boxes, start=1):
         if box is None:
             continue
         rows, cols = box
@@ -570,11 +628,11 @@ def _edge_labels(labels: np.ndarray) -> set[int]:
     return edge
 
 
-def _components(labels: np.ndarray) -> list[Component]:
-    """Bounding box and area of every labelled component, largest first."""
-    areas = np.bincount(labels.reshape(-1))
+def _components(boxes: list[tuple[slice, slice] | None], areas: np.ndarray) -> list[Component]:
+    """Bounding box and area of every labelled component, largest first, from a label
+    image's ``find_objects`` boxes and pixel counts."""
     found = []
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+    for index, box in enumerate(boxes, start=1):
         if box is not None and areas[index] > 0:
             rows, cols = box
             found.append(

@@ -15,10 +15,31 @@ from tests.test_model import small_bn_network
 
 @pytest.fixture
 def threads():
-    """Set the thread count for one test and put it back afterwards."""
-    before = parallel.get_num_threads()
+    """Set the thread count for one test and put it back afterwards; ranges of two and more
+    are cut meanwhile (by default only ranges of MIN_CUT are), so that small batches test
+    the parts."""
+    before, shortest = parallel.get_num_threads(), parallel.get_min_cut()
+    parallel.set_min_cut(2)
     yield parallel.set_num_threads
     parallel.set_num_threads(before)
+    parallel.set_min_cut(shortest)
+
+
+def test_a_short_range_stays_on_the_calling_thread_by_default():
+    assert parallel.get_min_cut() == parallel.MIN_CUT >= 2
+    caller = threading.get_ident()
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    try:
+        shorter = parallel.MIN_CUT - 1
+        short = parallel.over_parts(shorter, lambda part: (part, threading.get_ident()))
+        assert short == [(slice(0, shorter), caller)]
+        long = parallel.over_parts(parallel.MIN_CUT, lambda part: threading.get_ident())
+        assert len(long) == 2 and long[0] == caller and long[1] != caller
+    finally:
+        parallel.set_num_threads(before)
+    with pytest.raises(ValueError, match="at least 2"):
+        parallel.set_min_cut(1)
 
 
 def bn_cnn() -> nl.Sequential:
