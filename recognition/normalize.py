@@ -346,6 +346,11 @@ def _inside(mask: np.ndarray) -> np.ndarray:
     return mask & ~np.isin(labels, _on_border(labels)[0])
 
 
+#: When one end of the luminance range has fewer than this share of the other end's pixels,
+#: it is the ink's end.
+SPARSE_INK = 0.25
+
+
 def _ink_polarity(
     luminance: np.ndarray, closed: np.ndarray, opened: np.ndarray, hint: bool
 ) -> bool:
@@ -357,6 +362,8 @@ def _ink_polarity(
       wedge of a half-shadowed page or a dark corner comes from outside the frame);
     - few pixels: ink is the sparse end of the range, the page (lit or not) the crowded one;
     - ``hint``: the polarity found against the smooth light.
+
+    When one end is far sparser than the other (SPARSE_INK), the few-pixels vote decides.
     """
     low, high = np.percentile(luminance, [0.5, 99.5])
     spread = float(high - low)
@@ -373,6 +380,11 @@ def _ink_polarity(
     near_dark = float((luminance < low + 0.15 * spread).mean())
     near_light = float((luminance > high - 0.15 * spread).mean())
     few_vote = near_dark <= near_light
+    if min(near_dark, near_light) < SPARSE_INK * max(near_dark, near_light):
+        # One end is far sparser than the other: that is the ink, whatever the thin marks
+        # say (a page mostly in shadow leaves a lit band whose gaps between the digits an
+        # opening removes, as it would remove light strokes).
+        return few_vote
     return (thin_vote + few_vote + hint) >= 2
 
 
@@ -481,8 +493,9 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity,
                       contrast, "no ink stands out from the background", light)  # fmt: skip
 
-    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32))
-    ink_map = ink_components(ink, max(0.25, 3.0 * noise))
+    grow = max(0.25, 3.0 * noise)
+    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), RULE_LEVEL * grow)
+    ink_map = ink_components(ink, grow)
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
     return ink_map
@@ -519,27 +532,47 @@ def _box_sides(labels: np.ndarray, level_rules: np.ndarray) -> np.ndarray:
     return sides
 
 
-def remove_rules(ink: np.ndarray) -> np.ndarray:
+#: Once a page is known to be ruled, its rules are looked for again among the pixels above
+#: this share of the level at which ink pieces grow: faint rules hover around that level, and
+#: found only above it they break into pieces too short to be rules, which still join the
+#: digits. (Only then: on a page with no rules, a band's edge or noise there looks ruled.)
+RULE_LEVEL = 0.6
+
+
+def remove_rules(ink: np.ndarray, faint: float | None = None) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
     a fortieth of the image thick), level or upright, two or more across at least half of the
     image or one across nearly all of it. Where a pen stroke crosses a line, the stroke's own
-    pixels stay: they are part of runs as long as the stroke is thick, across the line."""
+    pixels stay: they are part of runs as long as the stroke is thick, across the line.
+    Rules are found among the pixels above 0.25 and, when there are some, also among those
+    above ``faint`` (a lower level)."""
     height, width = ink.shape
-    mask = ink > 0.25
-    if not mask.any() or min(height, width) < MIN_PHOTO_SIDE:
+    if min(height, width) < MIN_PHOTO_SIDE:
         return ink
+    rules = _rules(ink > min(0.25, faint or 0.25))
+    if not rules.any():
+        return ink
+    return np.where(rules, 0.0, ink).astype(np.float32)
+
+
+def _rules(mask: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool: the ruled lines' pixels (see :func:`remove_rules`) in an ink mask."""
+    height, width = mask.shape
+    rules = np.zeros_like(mask)
+    if not mask.any():
+        return rules
     # Fast path: a rule fills most of a row (or column), give or take a tilt of a pixel.
     rows = ndimage.maximum_filter1d(mask.sum(axis=1), 3) >= 0.4 * width
     columns = ndimage.maximum_filter1d(mask.sum(axis=0), 3) >= 0.4 * height
-    # the page's own edges (dropped later as edge pieces) are not rules
-    rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
-    columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
     # A rule is thin: full rows in a long run are a dark band (a table, a shadow), not a rule.
     rows = _short_runs(rows, height // 40 + 3)
     columns = _short_runs(columns, width // 40 + 3)
+    # the page's own edges (dropped later as edge pieces) are not rules (cut off only now: a
+    # band along the edge would otherwise leave a short run, its rim, that looks like a rule)
+    rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
+    columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
     if not rows.any() and not columns.any():
-        return ink
-    rules = np.zeros_like(mask)
+        return rules
     for axis, span, across in ((1, width, height), (0, height, width)):
         # upright lines are looked at too once level ones were found: a form's box sides
         if not (rows if axis == 1 else columns).any() and not (axis == 0 and rules.any()):
@@ -554,6 +587,12 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
         for index, box in enumerate(ndimage.find_objects(labels), start=1):  # a few lines
             if box is not None:
                 lengths[index] = (box[axis].stop - box[axis].start) / span
+        # A rule is thin all along (its pixels over its length): a band along the page (a
+        # table's edge, a shadow) is no rule, nor is its rim.
+        thickness = np.bincount(labels.reshape(-1), minlength=count + 1) / np.maximum(
+            lengths * span, 1
+        )
+        lengths[thickness > across // 40 + 3] = 0.0
         # Ruling comes in families: two or more lines across half the page, or one line
         # across nearly all of it. A lone shorter line is a pen stroke (a 1).
         family = int((lengths >= 0.5).sum()) >= 2
@@ -563,9 +602,7 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
         stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
         line = ndimage.maximum_filter1d(long_lines[labels].astype(np.uint8), 3, axis=1 - axis)
         rules |= line.astype(bool) & ~stroke  # with the line's faint rim
-    if not rules.any():
-        return ink
-    return np.where(rules, 0.0, ink).astype(np.float32)
+    return rules
 
 
 #: Pen strokes are mostly at full strength (even thin ones: 40 % of a piece's pixels and
@@ -601,15 +638,15 @@ def _edge_labels(
     labels: np.ndarray, boxes: list[tuple[slice, slice] | None], areas: np.ndarray
 ) -> set[int]:
     """Components that lie along the image's edge: they touch a side and are at least three
-    times longer along it than they are thick, over 15 % of that side, they cover
-    half the image, or they run along half of the image's border (a frame).
+    times longer along it than they are thick, over 15 % of that side, they cover half the
+    image, or they run along 40 % of the image's border (a frame: the desk around a note).
     The dark edge of a scan, the table beside a photographed page or a sticky note, a
     rotated photo's corners; not digits (a digit cut by a tight crop touches a side across
     its length, not along it). ``boxes`` and ``areas`` are the labels' ``find_objects`` and
     pixel counts (index 0: the background)."""
     height, width = labels.shape
     found, touching = _on_border(labels)
-    edge = {int(label) for label in found[touching >= (height + width)]}
+    edge = {int(label) for label in found[touching >= 0.8 * (height + width)]}
     for index, box in enumerate(boxes, start=1):
         if box is None:
             continue

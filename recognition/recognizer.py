@@ -70,6 +70,9 @@ NOT_DIGIT_THRESHOLD = 0.5
 #: A number is read from at most this many separate marks; more is refused unread (reading
 #: costs a classification per mark, and 3000 little bars must not keep a server busy).
 MAX_MARKS = 150
+#: A line of marks that all touch the image's edge, and less than this share as tall as the
+#: tallest line, is no line of digits (in number mode).
+EDGE_LINE = 0.5
 TOO_MANY_MARKS = "too many marks to read as a number"
 
 
@@ -296,7 +299,14 @@ class Recognizer:
         skipped: list[SkippedMark] = []
         found: list[tuple[int, Group, float | None]] = []  # (line, group, typical width)
         others: list[float | None] = []  # the typical width of the line's other single digits
-        for index, line in enumerate(split_lines(ink_map.components)):
+        lines_found = split_lines(ink_map.components)
+        tallest = max(_height(line) for line in lines_found)
+        for index, line in enumerate(lines_found):
+            if _height(line) < EDGE_LINE * tallest and all(
+                _at_edge(part, ink_map.ink.shape) for part in line
+            ):  # the rim of a shadow or of the page where it leaves the frame
+                skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
+                continue
             groups = group_digits(line)
             single = [g for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median([g.width for g in single])) if single else None
@@ -490,6 +500,16 @@ def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
         cuts.append(low + int(np.argmin(profile[low : high + 1])) if high >= low else centre)
     cuts.append(width)
     return [(cuts[k], cuts[k + 1]) for k in range(count)]
+
+
+def _height(line: list[Component]) -> int:
+    """The height of a line of marks, top of the highest to bottom of the lowest."""
+    return max(c.bottom for c in line) - min(c.top for c in line)
+
+
+def _at_edge(part: Box, shape: tuple[int, ...]) -> bool:
+    """Whether a mark touches the edge of an image of ``shape`` ``(H, W)``."""
+    return part.top == 0 or part.left == 0 or part.bottom == shape[0] or part.right == shape[1]
 
 
 def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:
