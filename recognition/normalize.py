@@ -203,12 +203,23 @@ def _fit_surface(residual: np.ndarray, paper: np.ndarray, basis: np.ndarray) -> 
     return coefficients.astype(np.float32)
 
 
-def _surface(height: int, width: int, coefficients: np.ndarray, step: int = 1) -> np.ndarray:
+def _surface(
+    height: int, width: int, coefficients: np.ndarray, step: int = 1, cells: tuple[int, int] = ()
+) -> np.ndarray:
     """The quadratic of :func:`_quadratic_basis` with ``(6,)`` coefficients on every
-    ``step``-th pixel of an ``(H, W)`` image -> ``(h, w)``, a row and a column term at a time.
-    """
-    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[::step, None]
-    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, ::step]
+    ``step``-th pixel of an ``(H, W)`` image -> ``(h, w)``, a row and a column term at a time;
+    or, given ``cells`` ``(h, w)``, at the centres of the image cut into h x w cells (what a
+    box-filtered shrink to that size would give, for a surface this smooth)."""
+    if cells:
+
+        def centres(size: int, count: int) -> np.ndarray:
+            pixel = (np.arange(count, dtype=np.float32) + 0.5) * (size / count) - 0.5
+            return pixel * (2.0 / max(size - 1, 1)) - 1.0
+
+        y, x = centres(height, cells[0])[:, None], centres(width, cells[1])[None, :]
+    else:
+        y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[::step, None]
+        x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, ::step]
     c1, x1, y1, xx, xy, yy = (float(v) for v in coefficients)
     rows = c1 + y1 * y + yy * y * y  # (h, 1)
     slope = x1 + xy * y  # (h, 1)
@@ -242,10 +253,21 @@ class Light:
             smooth *= self.factor[::step, ::step]
         return smooth.astype(np.float32, copy=False)
 
+    def on_cells(self, vector: np.ndarray, cells: tuple[int, int]) -> np.ndarray:
+        """``(h, w)``: the smooth light dotted with ``vector`` at the centres of the image cut
+        into ``cells`` ``(h, w)`` (no ``factor``)."""
+        smooth = _surface(self.height, self.width, self.coefficients @ vector, cells=cells)
+        return (smooth + float(self.border @ vector)).astype(np.float32)
+
     def background(self, step: int = 1) -> np.ndarray:
         """``(h, w, 3)``: the light's colour on every ``step``-th pixel."""
         return np.stack([self.projected(np.eye(3, dtype=np.float32)[c], step) for c in range(3)],
                         axis=-1)  # fmt: skip
+
+
+#: The smooth light is fitted on a grid of at most this many pixels a side (a quadratic
+#: needs few; the grid's time is most of the light model's).
+LIGHT_GRID = 96
 
 
 def estimate_background(rgb: np.ndarray) -> tuple[Light, np.ndarray, bool, np.ndarray | None]:
@@ -256,14 +278,14 @@ def estimate_background(rgb: np.ndarray) -> tuple[Light, np.ndarray, bool, np.nd
     ink is on; then finds the ink's colour and polarity against it (:func:`_ink_colour`) and
     twice refits the surface to the pixels that are clearly not ink, so that a photo's uneven
     light (a shadow's gradient, vignetting) is subtracted without the ink's help. The fitting
-    runs on a grid of about 128 x 128 pixels; :func:`sharp_light` then looks for changes of
-    light too sharp for the surface. Returns the :class:`Light`, the ink colour ``(3,)`` as
-    a difference from it, whether the ink is darker than the background, and the ``(H, W)``
-    gain of :func:`light_gain` by which every pixel's difference from the light is
+    runs on a grid of at most LIGHT_GRID pixels a side; :func:`sharp_light` then looks for
+    changes of light too sharp for the surface. Returns the :class:`Light`, the ink colour
+    ``(3,)`` as a difference from it, whether the ink is darker than the background, and the
+    ``(H, W)`` gain of :func:`light_gain` by which every pixel's difference from the light is
     strengthened where the sharp light found a shadow over dark ink (None: no gain).
     """
     height, width = rgb.shape[:2]
-    step_y, step_x = -(-height // 128), -(-width // 128)
+    step_y, step_x = -(-height // LIGHT_GRID), -(-width // LIGHT_GRID)
     small = rgb[::step_y, ::step_x].reshape(-1, 3)
     basis = _quadratic_basis(height, width, step_y, step_x).reshape(-1, 6)
     basis64 = np.ascontiguousarray(basis.T, dtype=np.float64)
@@ -409,7 +431,7 @@ def sharp_light(rgb: np.ndarray, light: Light, dark_hint: bool) -> tuple[np.ndar
     step = max(1, round(max(height, width) / SHARP_GRID))
     small_h, small_w = max(1, height // step), max(1, width // step)
     small = median3(_resize(rgb @ LUMINANCE, small_h, small_w))
-    fit = _resize(light.projected(LUMINANCE), small_h, small_w)
+    fit = light.on_cells(LUMINANCE, (small_h, small_w))
     window = max(5, round(SHARP_WINDOW * min(small_h, small_w)))
     closed = ndimage.grey_closing(small, size=window)
     opened = ndimage.grey_opening(small, size=window)
@@ -505,7 +527,9 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """``(H, W)`` bool: the pixels of ``mask`` in runs of at least ``length`` along ``axis``
     (a binary opening by a line, in O(pixels) whatever the length)."""
     eroded = ndimage.minimum_filter1d(mask.astype(np.uint8), length, axis=axis)
-    return ndimage.maximum_filter1d(eroded, length, axis=axis).astype(bool)
+    # (the dilation's window is the erosion's mirrored: for an even length, one pixel over)
+    back = -1 if length % 2 == 0 else 0
+    return ndimage.maximum_filter1d(eroded, length, axis=axis, origin=back).astype(bool)
 
 
 def _short_runs(flags: np.ndarray, longest: int) -> np.ndarray:
@@ -555,6 +579,22 @@ def remove_rules(ink: np.ndarray, faint: float | None = None) -> np.ndarray:
     return np.where(rules, 0.0, ink).astype(np.float32)
 
 
+def _may_be_ruled(flags: np.ndarray, sums: np.ndarray, span: int) -> bool:
+    """Whether the rows (or columns) ``flags`` ``(n,)`` that may hold a rule, with their ink
+    ``sums`` ``(n,)`` (pixels per row), hold a line across 85 % of ``span`` or make two runs
+    or more, counting as runs too the places where 7 rows together hold 80 % of a line (a
+    tilted rule spreads over several rows, none of them 40 % full)."""
+    if not flags.any():
+        return False
+    if float(ndimage.maximum_filter1d(sums, 3)[flags].max()) >= 0.85 * span:
+        return True
+    spread = np.convolve(sums, np.ones(7), mode="same") >= 0.8 * span
+    spread = _short_runs(spread, len(sums) // 40 + 10)  # (a digit's rows make a long run)
+    edge = len(sums) // 30 + 1
+    spread[:edge] = spread[-edge:] = False
+    return ndimage.label(flags | spread)[1] >= 2
+
+
 def _rules(mask: np.ndarray) -> np.ndarray:
     """``(H, W)`` bool: the ruled lines' pixels (see :func:`remove_rules`) in an ink mask."""
     height, width = mask.shape
@@ -562,8 +602,9 @@ def _rules(mask: np.ndarray) -> np.ndarray:
     if not mask.any():
         return rules
     # Fast path: a rule fills most of a row (or column), give or take a tilt of a pixel.
-    rows = ndimage.maximum_filter1d(mask.sum(axis=1), 3) >= 0.4 * width
-    columns = ndimage.maximum_filter1d(mask.sum(axis=0), 3) >= 0.4 * height
+    row_sums, column_sums = mask.sum(axis=1), mask.sum(axis=0)
+    rows = ndimage.maximum_filter1d(row_sums, 3) >= 0.4 * width
+    columns = ndimage.maximum_filter1d(column_sums, 3) >= 0.4 * height
     # A rule is thin: full rows in a long run are a dark band (a table, a shadow), not a rule.
     rows = _short_runs(rows, height // 40 + 3)
     columns = _short_runs(columns, width // 40 + 3)
@@ -571,7 +612,9 @@ def _rules(mask: np.ndarray) -> np.ndarray:
     # band along the edge would otherwise leave a short run, its rim, that looks like a rule)
     rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
     columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
-    if not rows.any() and not columns.any():
+    # Ruling comes in families (two lines or more) or as one line across nearly everything; a
+    # single wide stroke (a 7's bar) passes the rows' test alone.
+    if not _may_be_ruled(rows, row_sums, width) and not _may_be_ruled(columns, column_sums, height):
         return rules
     for axis, span, across in ((1, width, height), (0, height, width)):
         # upright lines are looked at too once level ones were found: a form's box sides

@@ -218,14 +218,14 @@ def test_hard_shadows_over_many_digits(recognizer, mnist):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("style", "least"),
-    [("shadow", 11), ("squared", 11), ("lined", 11), ("sticky", 10), ("form", 12)],
+    [("shadow", 11), ("squared", 11), ("lined", 13), ("sticky", 11), ("form", 12)],
 )
 def test_numbers_on_shadowed_and_ruled_paper(recognizer, mnist, style, least):
     """15 numbers of 2-4 digits each; measured 13 (shadow: 9 before the ink in a shadow was
-    strengthened by the light's gain; a sharp edge through a row still fools the ink's
-    polarity at times), 13 (squared), 12 (lined), 11 (sticky notes), 14 (inside a printed
-    box: the box's upright sides were read as 1s before they were removed with its level
-    lines) read exactly."""
+    strengthened by the light's gain), 12 (squared), 15 (lined; 12 before faint rules were
+    looked for at a lower level), 13 (sticky notes; 11 before), 14 (inside a printed box: the
+    box's upright sides were read as 1s before they were removed with its level lines) read
+    exactly."""
     (_, _), (images, labels) = mnist
     rng = np.random.default_rng(4)
     correct = 0
@@ -393,3 +393,114 @@ def test_median3_is_scipys_3x3_median():
     for shape in ((1, 1), (2, 5), (37, 41)):
         image = rng.random(shape).astype(np.float32)
         assert np.array_equal(norm.median3(image), ndimage.median_filter(image, size=3))
+
+
+def test_a_page_mostly_in_shadow_keeps_dark_ink_dark():
+    """A shadow over the lower two thirds of the page, the digits in the lit band above it:
+    an opening removes the band's gaps between the strokes as it would remove light strokes,
+    and the smooth light misreads the page; the ink is still the sparse, dark end."""
+    page = np.full((225, 400, 3), 0.85, np.float32)
+    rows = np.arange(225)[:, None]
+    page[(rows > 70 + 0.25 * np.arange(400)[None, :] - 40)] *= 0.4  # a slanted hard edge
+    for left in (40, 130, 220, 310):
+        page[25:105, left : left + 10] *= 0.15  # four strokes, their feet in the shadow
+        page[25:35, left : left + 45] *= 0.15
+    ink_map = find_ink(page)
+    assert ink_map.polarity == "dark on light"
+    assert len(ink_map.components) == 4
+    assert all(c.top <= 26 and c.height >= 75 for c in ink_map.components)
+
+
+def test_faint_patchy_rules_are_removed_and_a_band_is_no_rule():
+    """Squared paper's rules as faint as the level pieces grow at, broken by noise, still go
+    (they would join the digits); a dark band along the top (a desk) and its rim stay."""
+    rng = np.random.default_rng(3)
+    ink = np.zeros((225, 400), np.float32)
+    for row in range(30, 225, 20):
+        ink[row : row + 2] = 0.3 + 0.06 * rng.standard_normal((2, 400))  # about half > 0.3
+    for column in range(20, 400, 20):
+        ink[:, column : column + 2] = 0.3 + 0.06 * rng.standard_normal((225, 2))
+    ink[40:120, 104:116] = 1.0  # two strokes the rules would join
+    ink[40:120, 144:156] = 1.0
+    cleaned = norm.remove_rules(ink, faint=0.15)
+    # (where rules cross, a speck stays: each is a thick run across the other)
+    assert cleaned[70:72, 123:139].max() == 0 and cleaned[90:92, 303:319].max() == 0
+    assert cleaned[40:120, 104:116].min() == 1.0 and cleaned[40:120, 144:156].min() == 1.0
+    assert len(norm.ink_components(cleaned).components) == 2
+    band = np.zeros((225, 265), np.float32)
+    band[:15] = 1.0  # a desk above a note
+    band[15:18] = 0.2  # and the rim of its shadow
+    band[60:140, 120:130] = 1.0
+    assert np.array_equal(norm.remove_rules(band, faint=0.15), band)
+
+
+def test_a_faint_area_with_a_few_strong_pixels_is_not_ink():
+    """The table beside a photographed page reads faint, with a few pixels above half
+    strength by noise: it is not a piece of ink; a thin stroke, grey at its sides, is."""
+    ink = np.zeros((200, 300), np.float32)
+    ink[150:200, 150:300] = 0.35  # the table in a corner
+    ink[170, 200] = ink[180, 260] = 0.6  # two noisy pixels
+    ink[40:120, 50:53] = 0.4  # a thin stroke: grey sides
+    ink[40:120, 51] = 0.9  # and a strong core
+    found = norm.ink_components(ink).components
+    assert [(c.left, c.top) for c in found] == [(50, 40)]
+
+
+def test_a_row_of_specks_at_the_edge_is_no_line_of_digits(recognizer):
+    """Leftovers of a shadow where it leaves the frame, small and at the image's edge, are
+    not read as a second line of the number."""
+    image = Image.new("L", (400, 225), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(100, 30), (100, 120)], fill=0, width=10)  # "1"
+    draw.line([(200, 30), (200, 120)], fill=0, width=10)  # "1"
+    draw.polygon([(20, 224), (40, 205), (45, 224)], fill=0)  # a wedge at the bottom edge
+    reading = recognizer.read_number(png_bytes(image))
+    assert reading.number == "11"
+    assert len(reading.skipped) == 1
+
+
+def test_runs_keep_exactly_the_long_runs():
+    mask = np.zeros((3, 30), bool)
+    mask[1, 10:22] = True  # a run of 12
+    mask[2, 3:8] = True  # and one of 5
+    for length in (9, 10, 12):
+        assert np.array_equal(norm._runs(mask, length, axis=1), mask & (np.arange(3) == 1)[:, None])
+    assert not norm._runs(mask, 13, axis=1).any()
+
+
+@pytest.mark.slow
+def test_numbers_in_every_kind_of_photo(recognizer, mnist):
+    """12 numbers of 2-5 MNIST test digits in each of the 17 kinds of photo and paper.
+    Measured: 194 of these 204 read exactly (95 %), each kind 10-12; 97 % of 510 (30 per
+    kind, other seeds; 93.7 % before a page mostly in shadow kept its polarity, faint rules
+    went, a band's rim stayed and the desk around a note or the table beside a page stopped
+    being read as digits)."""
+    (_, _), (images, labels) = mnist
+    rng = np.random.default_rng(7)
+    right: dict[str, int] = {}
+    for kind in (*STYLES, *HARD_STYLES, "sticky", "form"):
+        right[kind] = 0
+        for _ in range(12):
+            picks = rng.choice(len(images), int(rng.integers(2, 6)), replace=False)
+            field, _ = number_ink(images[picks], rng)
+            reading = recognizer.read_number(render(field, kind, rng))
+            right[kind] += reading.number == "".join(map(str, labels[picks]))
+    assert sum(right.values()) >= 0.93 * 12 * len(right), right
+    assert min(right.values()) >= 9, right
+
+
+def test_the_light_seen_on_a_coarse_grid_is_the_shrunk_light():
+    """The sharp light compares the smooth light shrunk to its grid: evaluated at the grid
+    cells' centres, it is what a box-filtered shrink of the full picture gives."""
+    rng = np.random.default_rng(0)
+    light = norm.Light(
+        np.array([0.8, 0.7, 0.6], np.float32),
+        rng.normal(0, 0.1, (6, 3)).astype(np.float32),
+        height=500,
+        width=380,
+    )
+    full = light.background()
+    assert full.shape == (500, 380, 3)
+    shrunk = norm._resize(full @ norm.LUMINANCE, 125, 95)
+    np.testing.assert_allclose(light.on_cells(norm.LUMINANCE, (125, 95)), shrunk, atol=1e-4)
+    np.testing.assert_allclose(light.background(2), full[::2, ::2], atol=1e-6)
