@@ -391,10 +391,7 @@ class Recognizer:
     def _group_crop(ink_map: InkMap, group: Group) -> tuple[np.ndarray, int, int]:
         """One group's ink with GROUP_MARGIN around it (other marks zeroed), and the crop's
         top and left in the ink map."""
-        top, left = max(0, group.top - GROUP_MARGIN), max(0, group.left - GROUP_MARGIN)
-        bottom = min(ink_map.ink.shape[0], group.bottom + GROUP_MARGIN)
-        right = min(ink_map.ink.shape[1], group.right + GROUP_MARGIN)
-        return isolate_ink(ink_map, group.parts)[top:bottom, left:right], top, left
+        return isolated_window(ink_map, group.parts, GROUP_MARGIN)
 
     def _cut_group(
         self,
@@ -576,22 +573,31 @@ def isolate_ink(ink_map: InkMap, parts: list[Component]) -> np.ndarray:
     """``(H, W)`` ink of the given components only, with their faint anti-aliased rims (unlabelled
     pixels within two pixels of them); every other piece of ink is zeroed. (Worked out on
     the components' bounding box only: nothing outside it can be kept.)"""
+    isolated = np.zeros(ink_map.ink.shape, dtype=np.float32)
+    if parts:
+        window, top, left = isolated_window(ink_map, parts)
+        isolated[top : top + window.shape[0], left : left + window.shape[1]] = window
+    return isolated
+
+
+def isolated_window(
+    ink_map: InkMap, parts: list[Component], margin: int = 2
+) -> tuple[np.ndarray, int, int]:
+    """:func:`isolate_ink` on the parts' bounding box grown by ``margin`` (at least the two
+    pixels of the rims; within the image) only: that ``(h, w)`` window of ink, and its top
+    and left in the ink map."""
     height, width = ink_map.ink.shape
-    isolated = np.zeros((height, width), dtype=np.float32)
-    if not parts:
-        return isolated
-    top = max(0, min(part.top for part in parts) - 2)
-    left = max(0, min(part.left for part in parts) - 2)
-    bottom = min(height, max(part.bottom for part in parts) + 2)
-    right = min(width, max(part.right for part in parts) + 2)
+    top = max(0, min(part.top for part in parts) - margin)
+    left = max(0, min(part.left for part in parts) - margin)
+    bottom = min(height, max(part.bottom for part in parts) + margin)
+    right = min(width, max(part.right for part in parts) + margin)
     window = (slice(top, bottom), slice(left, right))
     labels = ink_map.labels[window]
     wanted = np.zeros(int(labels.max()) + 1, dtype=bool)  # (the parts' labels are in it)
     wanted[[part.label for part in parts]] = True
     mask = wanted[labels]
     rim = ndimage.binary_dilation(mask, iterations=2) & (labels == 0)
-    isolated[window] = np.where(mask | rim, ink_map.ink[window], 0.0)
-    return isolated
+    return np.where(mask | rim, ink_map.ink[window], 0.0).astype(np.float32), top, left
 
 
 def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
