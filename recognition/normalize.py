@@ -509,7 +509,10 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     amount -= light.projected(towards_ink)
     if gain is not None:
         amount *= gain
+    # the paper's noise, from the pixels on the paper's side of half the ink (a digit that
+    # fills its image, cropped tight or drawn big, would otherwise count as noise)
     sample = _sample(amount, 20_000)
+    sample = sample[sample < 0.5] if np.count_nonzero(sample < 0.5) >= 100 else sample
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     if contrast < MIN_CONTRAST or MIN_SNR * noise > 1.0:
         return InkMap(np.zeros((height, width), np.float32), empty, [], scale, polarity,
@@ -681,29 +684,41 @@ def _edge_labels(
     labels: np.ndarray, boxes: list[tuple[slice, slice] | None], areas: np.ndarray
 ) -> set[int]:
     """Components that lie along the image's edge: they touch a side and are at least three
-    times longer along it than they are thick, over 15 % of that side, they cover half the
-    image, or they run along 40 % of the image's border (a frame: the desk around a note).
-    The dark edge of a scan, the table beside a photographed page or a sticky note, a
-    rotated photo's corners; not digits (a digit cut by a tight crop touches a side across
-    its length, not along it). ``boxes`` and ``areas`` are the labels' ``find_objects`` and
-    pixel counts (index 0: the background)."""
+    times longer along it than they are thick, over 15 % of that side, or they meet 60 % of
+    a side and reach less than halfway across the image, or they meet 60 % of two opposite
+    sides, or they cover half the image, or they run along 40 % of the image's border (a
+    frame: the desk around a note). The dark edge of a scan, the table beside a photographed
+    page or a sticky note (whole, or in pieces), a rotated photo's corners; not digits (a
+    digit cut by a tight crop touches a side across its length, not along it, and spans the
+    image). ``boxes`` and ``areas`` are the labels' ``find_objects`` and pixel counts (index
+    0: the background)."""
     height, width = labels.shape
     found, touching = _on_border(labels)
     edge = {int(label) for label in found[touching >= 0.8 * (height + width)]}
+    count = len(boxes) + 1
+    # how many pixels of each side every component meets
+    top, bottom = (np.bincount(labels[row], minlength=count) for row in (0, -1))
+    left, right = (np.bincount(labels[:, col], minlength=count) for col in (0, -1))
     for index, box in enumerate(boxes, start=1):
         if box is None:
             continue
         rows, cols = box
         tall, wide = rows.stop - rows.start, cols.stop - cols.start
+        # a band: long and thin along a side, or meeting most of a side without reaching
+        # halfway across, or meeting most of two opposite sides (a desk's two strips, joined)
         along_top_or_bottom = (rows.start == 0 or rows.stop == height) and (
             wide >= 3 * tall and wide >= 0.15 * width
         )
         along_left_or_right = (cols.start == 0 or cols.stop == width) and (
             tall >= 3 * wide and tall >= 0.15 * height
         )
+        along_top_or_bottom |= max(top[index], bottom[index]) >= 0.6 * width and tall < height / 2
+        along_left_or_right |= max(left[index], right[index]) >= 0.6 * height and wide < width / 2
+        across = min(top[index], bottom[index]) >= 0.6 * width
+        across |= min(left[index], right[index]) >= 0.6 * height
         touches = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
         huge = touches and areas[index] > 0.5 * height * width
-        if along_top_or_bottom or along_left_or_right or huge:
+        if along_top_or_bottom or along_left_or_right or across or huge:
             edge.add(index)
     return edge
 
