@@ -385,7 +385,8 @@ def _ink_polarity(
     - few pixels: ink is the sparse end of the range, the page (lit or not) the crowded one;
     - ``hint``: the polarity found against the smooth light.
 
-    When one end is far sparser than the other (SPARSE_INK), the few-pixels vote decides.
+    When one end is far sparser than the other (SPARSE_INK) and holds thin marks, the
+    few-pixels vote decides.
     """
     low, high = np.percentile(luminance, [0.5, 99.5])
     spread = float(high - low)
@@ -398,14 +399,17 @@ def _ink_polarity(
     # stroke, even where only its middle is extreme enough to count)
     dark_mask = _inside(dark_marks > strong) & (luminance < low + spread / 6)
     light_mask = _inside(light_marks > strong) & (luminance > high - spread / 6)
-    thin_vote = float(dark_marks[dark_mask].sum()) >= float(light_marks[light_mask].sum())
+    dark_strokes = float(dark_marks[dark_mask].sum())
+    light_strokes = float(light_marks[light_mask].sum())
+    thin_vote = dark_strokes >= light_strokes
     near_dark = float((luminance < low + 0.15 * spread).mean())
     near_light = float((luminance > high - 0.15 * spread).mean())
     few_vote = near_dark <= near_light
-    if min(near_dark, near_light) < SPARSE_INK * max(near_dark, near_light):
-        # One end is far sparser than the other: that is the ink, whatever the thin marks
-        # say (a page mostly in shadow leaves a lit band whose gaps between the digits an
-        # opening removes, as it would remove light strokes).
+    sparse_strokes = dark_strokes if few_vote else light_strokes
+    if min(near_dark, near_light) < SPARSE_INK * max(near_dark, near_light) and sparse_strokes:
+        # One end is far sparser than the other and holds thin marks: that is the ink,
+        # whatever else the thin marks say (a page mostly in shadow leaves a lit band whose
+        # gaps between the digits an opening removes, as it would remove light strokes).
         return few_vote
     return (thin_vote + few_vote + hint) >= 2
 

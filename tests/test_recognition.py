@@ -409,6 +409,12 @@ def test_a_page_mostly_in_shadow_keeps_dark_ink_dark():
     assert ink_map.polarity == "dark on light"
     assert len(ink_map.components) == 4
     assert all(c.top <= 26 and c.height >= 75 for c in ink_map.components)
+    # A page full of short bars is grey on a coarse grid, its thin margins the sparse end:
+    # the sparse end is the ink only when it holds thin marks.
+    bars = np.ones((1300, 1000, 3), np.float32)
+    for row in range(43):
+        bars[2 + row * 30 : 29 + row * 30, 3:983].reshape(27, 70, 14, 3)[:, :, :3] = 0.0
+    assert find_ink(bars).polarity == "dark on light"
 
 
 def test_faint_patchy_rules_are_removed_and_a_band_is_no_rule():
