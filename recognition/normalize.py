@@ -744,7 +744,9 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
     """Keep the components that can be (parts of) digits.
 
     Dropped: specks (tiny next to the largest piece of ink and next to the image), and ruled
-    lines or page edges (much wider than tall, spanning most of the image).
+    lines or page edges (much wider than tall, spanning most of the image) beside other ink;
+    a lone line is kept (a 1 drawn from the top of a canvas to its bottom: the classifier
+    judges it).
     """
     kept = [
         c
@@ -752,6 +754,8 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
         if not (c.width > 0.6 * width and c.height < 0.08 * c.width)
         and not (c.height > 0.6 * height and c.width < 0.08 * c.height)
     ]
+    if not kept:
+        kept = components[:1] if len(components) == 1 else []
     if not kept:
         return []
     largest = max(max(c.height, c.width) for c in kept)

@@ -551,3 +551,15 @@ def test_the_desk_around_a_note_in_pieces_is_not_ink():
     tight[:, 50:62] = 1.0  # a "1" from the top edge to the bottom
     tight[:14, 20:62] = 1.0  # with a flag along the top
     assert len(norm.ink_components(tight).components) == 1
+
+
+def test_a_one_drawn_from_edge_to_edge_is_read(recognizer):
+    """A lone long stroke is no ruled line: a 1 drawn from the top of the canvas to its
+    bottom is read (it was dropped as a rule); a dash across the canvas is not a digit."""
+    image = Image.new("RGB", (600, 600), "white")
+    ImageDraw.Draw(image).line([(300, 0), (300, 599)], fill="black", width=24)
+    assert recognizer.predict(image).label == 1
+    image = Image.new("RGB", (600, 600), "white")
+    ImageDraw.Draw(image).line([(0, 300), (599, 300)], fill="black", width=24)
+    answer = recognizer.predict(image)
+    assert answer.label is None and answer.reason == "not a digit"
