@@ -527,7 +527,42 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     ink_map = ink_components(ink, grow)
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
+    if light.factor is not None and len(ink_map.components) > 1:
+        ink_map.components = _off_light_edges(ink_map, light.factor)
+        if not ink_map.components:
+            ink_map.reason = "only specks of ink"
     return ink_map
+
+
+#: Within this window (in pixels of a quarter-size image) the sharp light changes by more
+#: than LIGHT_EDGE_CHANGE at a shadow's edge...
+LIGHT_EDGE_WINDOW = 3
+LIGHT_EDGE_CHANGE = 1.15
+#: ...and a small piece of ink with this share of its pixels there is the edge's leftover.
+LIGHT_EDGE_SHARE = 0.7
+
+
+def _off_light_edges(ink_map: InkMap, factor: np.ndarray) -> list[Component]:
+    """The ink map's components without the small slivers that lie along a shadow's edge
+    (where the sharp light's ``(H, W)`` ``factor`` changes steeply): what is left of the
+    edge once the light is divided out, not ink. A piece under STRAY_SHARE of the largest
+    one's area with LIGHT_EDGE_SHARE of its pixels there goes; strokes that cross the edge
+    have most of theirs elsewhere."""
+    quarter = factor[::4, ::4]
+    steep = ndimage.maximum_filter(quarter, LIGHT_EDGE_WINDOW) > LIGHT_EDGE_CHANGE * np.maximum(
+        ndimage.minimum_filter(quarter, LIGHT_EDGE_WINDOW), 1e-3
+    )
+    height, width = factor.shape
+    rows, cols = np.arange(height) // 4, np.arange(width) // 4
+    edge = steep[rows[:, None], cols[None, :]]
+    labels = ink_map.labels
+    on_edge = np.bincount(labels[edge & (labels > 0)], minlength=int(labels.max()) + 1)
+    largest = max(c.area for c in ink_map.components)
+    return [
+        c
+        for c in ink_map.components
+        if c.area >= STRAY_SHARE * largest or on_edge[c.label] < LIGHT_EDGE_SHARE * c.area
+    ]
 
 
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
@@ -653,6 +688,10 @@ def _rules(mask: np.ndarray) -> np.ndarray:
         line = ndimage.maximum_filter1d(long_lines[labels].astype(np.uint8), 3, axis=1 - axis)
         rules |= line.astype(bool) & ~stroke  # with the line's faint rim
     return rules
+
+
+#: Pieces of ink smaller than this share of the largest one's area may be leftovers.
+STRAY_SHARE = 0.15
 
 
 #: Pen strokes are mostly at full strength (even thin ones: 40 % of a piece's pixels and

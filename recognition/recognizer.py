@@ -280,7 +280,7 @@ class Recognizer:
             recorded.update(image=rgb, background=ink_map.background, ink=ink_map.ink)
         if not ink_map.components:
             return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
-        ink = isolate_ink(ink_map, digit_parts(ink_map.components))
+        ink = isolate_ink(ink_map, digit_parts(ink_map.components, ink_map.ink.shape))
         digit = to_mnist(ink, self.deskew, recorded if steps else None)
         found = self.answer(digit, top_k)
         found.steps = recorded
@@ -549,12 +549,16 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
 STRAY_GAP, STRAY_AREA = 0.2, 0.15
 
 
-def digit_parts(components: list[Component]) -> list[Component]:
+def digit_parts(
+    components: list[Component], shape: tuple[int, ...] | None = None
+) -> list[Component]:
     """The components that make up one digit: the largest piece of ink, every piece at least
     STRAY_AREA of its size, small pieces within STRAY_GAP of its longer side from its box
     (a 5's bar) and those straight above or below it (the dot of a "?" or a "!", which make
-    it no digit). Small marks further away to the side (a leftover of a shadow's edge, a
-    speck of dirt) would shrink the digit when it is scaled to 20 pixels with them."""
+    it no digit) unless they touch the edge of the ``(H, W)`` image ``shape`` (the rim of a
+    shadow where it leaves the frame). Small marks further away to the side (a leftover of
+    a shadow's edge, a speck of dirt) would shrink the digit when it is scaled to 20 pixels
+    with them."""
     if len(components) <= 1:
         return components
     big = max(components, key=lambda c: c.area)
@@ -564,6 +568,7 @@ def digit_parts(components: list[Component]) -> list[Component]:
         gap = max(big.top - part.bottom, part.top - big.bottom, big.left - part.right,
                   part.left - big.right, 0)  # fmt: skip
         above_or_below = part.left < big.right and big.left < part.right  # (a "?"'s dot)
+        above_or_below = above_or_below and not (shape is not None and _at_edge(part, shape))
         if part is big or part.area >= STRAY_AREA * big.area or gap <= reach or above_or_below:
             kept.append(part)
     return kept

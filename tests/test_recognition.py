@@ -205,14 +205,15 @@ def test_photos_with_hard_shadows_ruled_paper_and_uneven_light(recognizer, mnist
 
 @pytest.mark.slow
 def test_hard_shadows_over_many_digits(recognizer, mnist):
-    """150 MNIST test digits under a hard shadow at any angle: measured 93-97 % over three
-    seeds (92 % before small marks off to the side of the digit, leftovers of the shadow's
-    edge, were left out of it; 87 % before the ink in a shadow was strengthened)."""
+    """150 MNIST test digits under a hard shadow at any angle: measured 94.7-97.3 % over
+    three seeds, 96.2 % of the 450 (95 % before slivers along the shadow's edge and its rim
+    at the frame's edge were left out; 92 % before small marks off to the side of the digit
+    were; 87 % before the ink in a shadow was strengthened)."""
     (_, _), (images, labels) = mnist
     rng = np.random.default_rng(2)
     picks = rng.choice(len(images), 150, replace=False)
     predicted = [recognizer.predict(digit_image(images[i], "shadow", rng)).label for i in picks]
-    assert np.mean(np.array(predicted) == labels[picks]) >= 0.91
+    assert np.mean(np.array(predicted) == labels[picks]) >= 0.92
 
 
 @pytest.mark.slow
@@ -563,3 +564,29 @@ def test_a_one_drawn_from_edge_to_edge_is_read(recognizer):
     ImageDraw.Draw(image).line([(0, 300), (599, 300)], fill="black", width=24)
     answer = recognizer.predict(image)
     assert answer.label is None and answer.reason == "not a digit"
+
+
+def test_slivers_along_a_shadows_edge_are_not_ink():
+    """Where the sharp light steps down at a shadow's edge, what is left of the edge once the
+    light is divided out is a sliver along it: small pieces lying there go, a stroke that
+    crosses the edge stays."""
+    ink = np.zeros((240, 320), np.float32)
+    ink[40:140, 60:72] = 1.0  # a stroke in the light
+    ink[60:90, 148:152] = 1.0  # a sliver along the edge at column 150
+    ink[120:132, 120:200] = 1.0  # a stroke across the edge
+    ink_map = norm.ink_components(ink)
+    assert len(ink_map.components) == 3
+    factor = np.ones((240, 320), np.float32)
+    factor[:, 150:] = 0.5
+    kept = norm._off_light_edges(ink_map, factor)
+    assert sorted((c.top, c.left) for c in kept) == [(40, 60), (120, 120)]
+
+
+def test_a_mark_below_a_digit_at_the_images_edge_is_not_its_dot():
+    """A "!"'s dot stays with its stroke; a small mark straight below the digit that touches
+    the image's edge (a shadow's rim leaving the frame) does not."""
+    stroke = norm.Component(40, 100, 160, 112, label=1, area=1440)
+    rim = norm.Component(215, 98, 240, 110, label=2, area=120)
+    dot = norm.Component(175, 100, 187, 112, label=3, area=120)
+    assert norm_parts([stroke, rim, dot], (240, 300)) == [stroke, dot]
+    assert norm_parts([stroke, rim, dot]) == [stroke, rim, dot]
