@@ -523,7 +523,7 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
                       contrast, "no ink stands out from the background", light)  # fmt: skip
 
     grow = max(0.25, 3.0 * noise)
-    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), RULE_LEVEL * grow)
+    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), min(0.25, RULE_LEVEL * grow))
     ink_map = ink_components(ink, grow)
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
@@ -598,24 +598,22 @@ def _box_sides(labels: np.ndarray, level_rules: np.ndarray) -> np.ndarray:
     return sides
 
 
-#: Once a page is known to be ruled, its rules are looked for again among the pixels above
-#: this share of the level at which ink pieces grow: faint rules hover around that level, and
-#: found only above it they break into pieces too short to be rules, which still join the
-#: digits. (Only then: on a page with no rules, a band's edge or noise there looks ruled.)
+#: Ruled lines are looked for among the pixels above this share of the level at which ink
+#: pieces grow: faint rules hover around that level, and found only above it they break into
+#: pieces too short to be rules, which still join the digits.
 RULE_LEVEL = 0.6
 
 
-def remove_rules(ink: np.ndarray, faint: float | None = None) -> np.ndarray:
+def remove_rules(ink: np.ndarray, level: float = 0.25) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
     a fortieth of the image thick), level or upright, two or more across at least half of the
     image or one across nearly all of it. Where a pen stroke crosses a line, the stroke's own
     pixels stay: they are part of runs as long as the stroke is thick, across the line.
-    Rules are found among the pixels above 0.25 and, when there are some, also among those
-    above ``faint`` (a lower level)."""
+    Rules are looked for among the pixels above ``level``."""
     height, width = ink.shape
     if min(height, width) < MIN_PHOTO_SIDE:
         return ink
-    rules = _rules(ink > min(0.25, faint or 0.25))
+    rules = _rules(ink > level)
     if not rules.any():
         return ink
     return np.where(rules, 0.0, ink).astype(np.float32)

@@ -429,7 +429,7 @@ def test_faint_patchy_rules_are_removed_and_a_band_is_no_rule():
         ink[:, column : column + 2] = 0.3 + 0.06 * rng.standard_normal((225, 2))
     ink[40:120, 104:116] = 1.0  # two strokes the rules would join
     ink[40:120, 144:156] = 1.0
-    cleaned = norm.remove_rules(ink, faint=0.15)
+    cleaned = norm.remove_rules(ink, level=0.15)
     # (where rules cross, a speck stays: each is a thick run across the other)
     assert cleaned[70:72, 123:139].max() == 0 and cleaned[90:92, 303:319].max() == 0
     assert cleaned[40:120, 104:116].min() == 1.0 and cleaned[40:120, 144:156].min() == 1.0
@@ -438,7 +438,7 @@ def test_faint_patchy_rules_are_removed_and_a_band_is_no_rule():
     band[:15] = 1.0  # a desk above a note
     band[15:18] = 0.2  # and the rim of its shadow
     band[60:140, 120:130] = 1.0
-    assert np.array_equal(norm.remove_rules(band, faint=0.15), band)
+    assert np.array_equal(norm.remove_rules(band, level=0.15), band)
 
 
 def test_a_faint_area_with_a_few_strong_pixels_is_not_ink():
