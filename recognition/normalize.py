@@ -606,7 +606,7 @@ RULE_LEVEL = 0.6
 
 def remove_rules(ink: np.ndarray, level: float = 0.25) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
-    a fortieth of the image thick), level or upright, two or more across at least half of the
+    a fortieth of the image thick), level or upright, two or more across at least 40 % of the
     image or one across nearly all of it. Where a pen stroke crosses a line, the stroke's own
     pixels stay: they are part of runs as long as the stroke is thick, across the line.
     Rules are looked for among the pixels above ``level``."""
@@ -676,10 +676,11 @@ def _rules(mask: np.ndarray) -> np.ndarray:
             lengths * span, 1
         )
         lengths[thickness > across // 40 + 3] = 0.0
-        # Ruling comes in families: two or more lines across half the page, or one line
-        # across nearly all of it. A lone shorter line is a pen stroke (a 1).
-        family = int((lengths >= 0.5).sum()) >= 2
-        long_lines = lengths >= (0.5 if family else 0.9)
+        # Ruling comes in families: two or more lines across 40 % of the page (a form's box
+        # around one digit), or one line across nearly all of it. A lone shorter line is a
+        # pen stroke (a 1).
+        family = int((lengths >= 0.4).sum()) >= 2
+        long_lines = lengths >= (0.4 if family else 0.9)
         if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
             long_lines |= _box_sides(labels, rules)
         stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
