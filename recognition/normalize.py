@@ -676,11 +676,16 @@ def _rules(mask: np.ndarray) -> np.ndarray:
             lengths * span, 1
         )
         lengths[thickness > across // 40 + 3] = 0.0
-        # Ruling comes in families: two or more lines across 40 % of the page (a form's box
-        # around one digit), or one line across nearly all of it. A lone shorter line is a
-        # pen stroke (a 1).
-        family = int((lengths >= 0.4).sum()) >= 2
-        long_lines = lengths >= (0.4 if family else 0.9)
+        # Ruling comes in families: two or more lines across 40 % of the page (level; a
+        # form's box around one digit) or half of it (upright), or one line across nearly
+        # all of it. A lone shorter line is a pen stroke (a 1).
+        shortest = 0.4 if axis == 1 else 0.5
+        if axis == 0 and not rules.any():
+            # Upright lines without level ones: a printed box's sides are hairlines, a row
+            # of tall 1s ("1111") is pen strokes.
+            lengths[thickness > max(3, across // 150)] = 0.0
+        family = int((lengths >= shortest).sum()) >= 2
+        long_lines = lengths >= (shortest if family else 0.9)
         if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
             long_lines |= _box_sides(labels, rules)
         stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
@@ -747,15 +752,21 @@ def _edge_labels(
         rows, cols = box
         tall, wide = rows.stop - rows.start, cols.stop - cols.start
         # a band: long and thin along a side, or meeting most of a side without reaching
-        # halfway across, or meeting most of two opposite sides (a desk's two strips, joined)
+        # halfway across (or with arms around an empty middle), or meeting most of two
+        # opposite sides (a desk's two strips, joined)
         along_top_or_bottom = (rows.start == 0 or rows.stop == height) and (
             wide >= 3 * tall and wide >= 0.15 * width
         )
         along_left_or_right = (cols.start == 0 or cols.stop == width) and (
             tall >= 3 * wide and tall >= 0.15 * height
         )
-        along_top_or_bottom |= max(top[index], bottom[index]) >= 0.6 * width and tall < height / 2
-        along_left_or_right |= max(left[index], right[index]) >= 0.6 * height and wide < width / 2
+        hollow = areas[index] < 0.1 * tall * wide  # (a frame's arms around the note)
+        along_top_or_bottom |= max(top[index], bottom[index]) >= 0.6 * width and (
+            tall < height / 2 or hollow
+        )
+        along_left_or_right |= max(left[index], right[index]) >= 0.6 * height and (
+            wide < width / 2 or hollow
+        )
         across = min(top[index], bottom[index]) >= 0.6 * width
         across |= min(left[index], right[index]) >= 0.6 * height
         touches = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
@@ -783,8 +794,8 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
 
     Dropped: specks (tiny next to the largest piece of ink and next to the image), and ruled
     lines or page edges (much wider than tall, spanning most of the image) beside other ink;
-    a lone line is kept (a 1 drawn from the top of a canvas to its bottom: the classifier
-    judges it).
+    when there are only such lines they are kept (a 1 drawn from the top of a canvas to its
+    bottom, a row of tall 1s: the classifier judges them).
     """
     kept = [
         c
@@ -793,7 +804,7 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
         and not (c.height > 0.6 * height and c.width < 0.08 * c.height)
     ]
     if not kept:
-        kept = components[:1] if len(components) == 1 else []
+        kept = components
     if not kept:
         return []
     largest = max(max(c.height, c.width) for c in kept)

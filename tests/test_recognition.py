@@ -590,3 +590,16 @@ def test_a_mark_below_a_digit_at_the_images_edge_is_not_its_dot():
     dot = norm.Component(175, 100, 187, 112, label=3, area=120)
     assert norm_parts([stroke, rim, dot], (240, 300)) == [stroke, dot]
     assert norm_parts([stroke, rim, dot]) == [stroke, rim, dot]
+
+
+@pytest.mark.parametrize("count", [2, 4])
+@pytest.mark.parametrize(("height", "width"), [(200, 12), (300, 6)])
+def test_a_row_of_straight_ones_is_no_ruling(recognizer, count, height, width):
+    """Tall straight 1s side by side look like upright rules (a family of lines across half
+    of the image) and, when thin, like page edges: upright rules come with level ones (on
+    squared paper), and lines that are all there is are kept. They were read as nothing."""
+    image = Image.new("L", (760, height), 255)
+    draw = ImageDraw.Draw(image)
+    for k in range(count):
+        draw.line([(100 + 150 * k, height // 5), (100 + 150 * k, height * 4 // 5)], 0, width)
+    assert recognizer.read_number(np.asarray(image)).number == "1" * count
