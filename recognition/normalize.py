@@ -142,6 +142,22 @@ def _border_colour(rgb: np.ndarray) -> np.ndarray:
     return np.median(ring[:: max(1, len(ring) // 10_000)], axis=0).astype(np.float32)
 
 
+#: :func:`pad_with_paper` adds this share of the longer side on every side.
+PAD_SHARE = 0.15
+
+
+def pad_with_paper(rgb: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` -> ``(H + 2p, W + 2p, 3)``: the image with a margin of its border's
+    typical colour (:func:`_border_colour`, the paper's when the paper is most of the
+    border), ``p`` = PAD_SHARE of the longer side."""
+    pad = max(2, round(PAD_SHARE * max(rgb.shape[:2])))
+    colour = _border_colour(rgb)
+    padded = np.empty((rgb.shape[0] + 2 * pad, rgb.shape[1] + 2 * pad, 3), dtype=np.float32)
+    padded[:] = colour
+    padded[pad : pad + rgb.shape[0], pad : pad + rgb.shape[1]] = rgb
+    return padded
+
+
 def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, bool]:
     """The colour of the ink relative to the background, ``(..., 3)`` -> ``(3,)``.
 

@@ -35,7 +35,7 @@ from .groups import (
     to_group_input,
 )
 from .imageio import ImageSource, load_image
-from .normalize import Box, Component, InkMap, find_ink, to_mnist
+from .normalize import Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import SPLIT_ASPECT, Group, cuts_by_count, group_digits, split_lines
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
@@ -274,6 +274,19 @@ class Recognizer:
         Raises :class:`~recognition.imageio.ImageError` for an unusable image.
         """
         rgb, _ = load_image(image)
+        found = self._predict_rgb(rgb, top_k, steps)
+        if found.label is None and min(rgb.shape[:2]) >= 2:
+            # A digit cropped tight to its ink, or drawn to the canvas's edges, leaves too
+            # little paper around it for the light model and the ink's polarity: seen again
+            # with a margin of the border's colour around it.
+            again = self._predict_rgb(pad_with_paper(rgb), top_k, steps)
+            # (ink judged not a digit at first needs a clear answer to become one)
+            if again.label is not None and (found.reason == NO_DIGIT or again.confidence >= 0.5):
+                return again
+        return found
+
+    def _predict_rgb(self, rgb: np.ndarray, top_k: int, steps: bool) -> Prediction:
+        """:meth:`predict` on an ``(H, W, 3)`` float image."""
         ink_map = find_ink(rgb)
         recorded: dict[str, np.ndarray] = {}
         if steps:

@@ -516,10 +516,11 @@ def test_the_light_seen_on_a_coarse_grid_is_the_shrunk_light():
 @pytest.mark.slow
 def test_digits_cropped_tight_to_their_ink(recognizer, mnist):
     """MNIST test digits cropped to their ink's box, strokes touching every edge, enlarged
-    10x: 77 of these 100 read, 72 % of 400 (59 % before the paper's noise was measured on the
-    paper's side only: a digit filling its image counted as noise). A known weakness: the
-    light model, the polarity's votes and the edge pieces all expect some paper around the
-    ink; photos and drawings have it."""
+    10x: 99 of these 100 read, 94 % of 400. The light model, the polarity's votes and the
+    edge pieces expect paper around the ink, so a digit not found at first is looked at
+    again with a margin of the border's colour (72 % without that, 59 % before the paper's
+    noise was measured on the paper's side only: a digit filling its image counted as
+    noise)."""
     (_, _), (images, labels) = mnist
     rng = np.random.default_rng(5)
     picks = rng.choice(len(images), 100, replace=False)
@@ -531,7 +532,7 @@ def test_digits_cropped_tight_to_their_ink(recognizer, mnist):
             (crop.shape[1] * 10, crop.shape[0] * 10), Image.Resampling.BILINEAR
         )
         right += recognizer.predict(big.convert("RGB")).label == labels[index]
-    assert right >= 70
+    assert right >= 92
 
 
 def test_the_desk_around_a_note_in_pieces_is_not_ink():
@@ -603,3 +604,13 @@ def test_a_row_of_straight_ones_is_no_ruling(recognizer, count, height, width):
     for k in range(count):
         draw.line([(100 + 150 * k, height // 5), (100 + 150 * k, height * 4 // 5)], 0, width)
     assert recognizer.read_number(np.asarray(image)).number == "1" * count
+
+
+def test_padding_with_the_papers_colour():
+    image = np.full((40, 30, 3), (0.9, 0.85, 0.8), np.float32)
+    image[:, 10:16] = 0.1  # a stroke from the top edge to the bottom
+    padded = norm.pad_with_paper(image)
+    pad = round(norm.PAD_SHARE * 40)
+    assert padded.shape == (40 + 2 * pad, 30 + 2 * pad, 3)
+    np.testing.assert_allclose(padded[0, 0], (0.9, 0.85, 0.8))
+    assert np.array_equal(padded[pad : pad + 40, pad : pad + 30], image)
