@@ -564,21 +564,22 @@ def _off_light_edges(ink_map: InkMap, factor: np.ndarray) -> list[Component]:
     edge once the light is divided out, not ink. A piece under STRAY_SHARE of the largest
     one's area with LIGHT_EDGE_SHARE of its pixels there goes; strokes that cross the edge
     have most of theirs elsewhere."""
+    largest = max(c.area for c in ink_map.components)
+    small = [c for c in ink_map.components if c.area < STRAY_SHARE * largest]
+    if not small:
+        return ink_map.components
     quarter = factor[::4, ::4]
     steep = ndimage.maximum_filter(quarter, LIGHT_EDGE_WINDOW) > LIGHT_EDGE_CHANGE * np.maximum(
         ndimage.minimum_filter(quarter, LIGHT_EDGE_WINDOW), 1e-3
     )
-    height, width = factor.shape
-    rows, cols = np.arange(height) // 4, np.arange(width) // 4
-    edge = steep[rows[:, None], cols[None, :]]
-    labels = ink_map.labels
-    on_edge = np.bincount(labels[edge & (labels > 0)], minlength=int(labels.max()) + 1)
-    largest = max(c.area for c in ink_map.components)
-    return [
-        c
-        for c in ink_map.components
-        if c.area >= STRAY_SHARE * largest or on_edge[c.label] < LIGHT_EDGE_SHARE * c.area
-    ]
+    leftovers = set()
+    for c in small:  # (a few small pieces, each looked at in its own box)
+        piece = ink_map.labels[c.top : c.bottom, c.left : c.right] == c.label
+        rows = np.arange(c.top, c.bottom)[:, None] // 4
+        cols = np.arange(c.left, c.right)[None, :] // 4
+        if np.count_nonzero(piece & steep[rows, cols]) >= LIGHT_EDGE_SHARE * c.area:
+            leftovers.add(c.label)
+    return [c for c in ink_map.components if c.label not in leftovers]
 
 
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
