@@ -270,12 +270,14 @@ class Recognizer:
         """Recognise the single digit in ``image`` (a path, bytes, PIL image or array).
 
         With ``steps=True`` the answer's ``steps`` holds ``"image"``, ``"background"``,
-        ``"ink"``, ``"crop"``, ``"stroke"``, ``"deskew"`` and ``"input"``.
+        ``"ink"``, ``"crop"``, ``"stroke"``, ``"deskew"`` and ``"input"``. When no digit is
+        found, the image is looked at once more with a margin of its border's colour
+        (:func:`~recognition.normalize.pad_with_paper`); the steps are then the second look's.
         Raises :class:`~recognition.imageio.ImageError` for an unusable image.
         """
         rgb, _ = load_image(image)
         found = self._predict_rgb(rgb, top_k, steps)
-        if found.label is None and min(rgb.shape[:2]) >= 2:
+        if found.label is None:
             # A digit cropped tight to its ink, or drawn to the canvas's edges, leaves too
             # little paper around it for the light model and the ink's polarity: seen again
             # with a margin of the border's colour around it.
