@@ -683,15 +683,15 @@ def _rules(mask: np.ndarray) -> np.ndarray:
         if not along.any():
             continue
         labels, count = ndimage.label(along, structure=np.ones((3, 3)))
-        lengths = np.zeros(count + 1)
+        lengths, thickness = np.zeros(count + 1), np.zeros(count + 1)
         for index, box in enumerate(ndimage.find_objects(labels), start=1):  # a few lines
             if box is not None:
                 lengths[index] = (box[axis].stop - box[axis].start) / span
-        # A rule is thin all along (its pixels over its length): a band along the page (a
-        # table's edge, a shadow) is no rule, nor is its rim.
-        thickness = np.bincount(labels.reshape(-1), minlength=count + 1) / np.maximum(
-            lengths * span, 1
-        )
+                # A rule is thin all along (its typical thickness, so that a digit's stroke
+                # lying along it does not count): a band along the page (a table's edge, a
+                # shadow) is no rule, nor is its rim.
+                across_line = np.count_nonzero(labels[box] == index, axis=1 - axis)
+                thickness[index] = float(np.median(across_line[across_line > 0]))
         lengths[thickness > across // 40 + 3] = 0.0
         # Ruling comes in families: two or more lines across 40 % of the page (level; a
         # form's box around one digit) or half of it (upright), or one line across nearly
