@@ -636,20 +636,30 @@ def remove_rules(ink: np.ndarray, level: float = 0.25) -> np.ndarray:
     return np.where(rules, 0.0, ink).astype(np.float32)
 
 
+def _rule_rows(sums: np.ndarray, span: int) -> np.ndarray:
+    """``(n,)`` bool: the rows (or columns) that may hold a rule, from their ink ``sums``
+    ``(n,)`` (pixels per row) and the rows' length ``span``: 40 % full give or take a tilt of
+    a pixel, or a tilted rule's rows, where 7 rows together hold 80 % of a line; in short runs
+    only (full rows in a long run are a dark band, a table or a shadow, or a digit's rows),
+    and not at the page's own edges (dropped later as edge pieces; cut off only after the
+    runs are measured, or a band along the edge would leave a short run, its rim)."""
+    count = len(sums)
+    full = _short_runs(ndimage.maximum_filter1d(sums, 3) >= 0.4 * span, count // 40 + 3)
+    spread = np.convolve(sums, np.ones(7), mode="same") >= 0.8 * span
+    flags = full | _short_runs(spread, count // 40 + 10)
+    flags[: count // 30 + 1] = flags[-(count // 30) - 1 :] = False
+    return flags
+
+
 def _may_be_ruled(flags: np.ndarray, sums: np.ndarray, span: int) -> bool:
-    """Whether the rows (or columns) ``flags`` ``(n,)`` that may hold a rule, with their ink
-    ``sums`` ``(n,)`` (pixels per row), hold a line across 85 % of ``span`` or make two runs
-    or more, counting as runs too the places where 7 rows together hold 80 % of a line (a
-    tilted rule spreads over several rows, none of them 40 % full)."""
+    """Whether the rows that may hold a rule (:func:`_rule_rows`) make a family, two runs or
+    more, or hold a line across 85 % of ``span``: a single wide stroke (a 7's bar) passes
+    the rows' test alone."""
     if not flags.any():
         return False
     if float(ndimage.maximum_filter1d(sums, 3)[flags].max()) >= 0.85 * span:
         return True
-    spread = np.convolve(sums, np.ones(7), mode="same") >= 0.8 * span
-    spread = _short_runs(spread, len(sums) // 40 + 10)  # (a digit's rows make a long run)
-    edge = len(sums) // 30 + 1
-    spread[:edge] = spread[-edge:] = False
-    return ndimage.label(flags | spread)[1] >= 2
+    return ndimage.label(flags)[1] >= 2
 
 
 def _rules(mask: np.ndarray) -> np.ndarray:
@@ -660,17 +670,8 @@ def _rules(mask: np.ndarray) -> np.ndarray:
         return rules
     # Fast path: a rule fills most of a row (or column), give or take a tilt of a pixel.
     row_sums, column_sums = mask.sum(axis=1), mask.sum(axis=0)
-    rows = ndimage.maximum_filter1d(row_sums, 3) >= 0.4 * width
-    columns = ndimage.maximum_filter1d(column_sums, 3) >= 0.4 * height
-    # A rule is thin: full rows in a long run are a dark band (a table, a shadow), not a rule.
-    rows = _short_runs(rows, height // 40 + 3)
-    columns = _short_runs(columns, width // 40 + 3)
-    # the page's own edges (dropped later as edge pieces) are not rules (cut off only now: a
-    # band along the edge would otherwise leave a short run, its rim, that looks like a rule)
-    rows[: height // 30 + 1] = rows[-(height // 30) - 1 :] = False
-    columns[: width // 30 + 1] = columns[-(width // 30) - 1 :] = False
-    # Ruling comes in families (two lines or more) or as one line across nearly everything; a
-    # single wide stroke (a 7's bar) passes the rows' test alone.
+    rows, columns = _rule_rows(row_sums, width), _rule_rows(column_sums, height)
+    # Ruling comes in families (two lines or more) or as one line across nearly everything.
     if not _may_be_ruled(rows, row_sums, width) and not _may_be_ruled(columns, column_sums, height):
         return rules
     for axis, span, across in ((1, width, height), (0, height, width)):
