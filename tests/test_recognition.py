@@ -614,3 +614,20 @@ def test_padding_with_the_papers_colour():
     assert padded.shape == (40 + 2 * pad, 30 + 2 * pad, 3)
     np.testing.assert_allclose(padded[0, 0], (0.9, 0.85, 0.8))
     assert np.array_equal(padded[pad : pad + 40, pad : pad + 30], image)
+
+
+def test_tilted_squared_paper_is_removed():
+    """A photo turned a little: each level rule spreads over several rows, none of them 40 %
+    full; the rules are still found, and the digits stay apart."""
+    ink = np.zeros((225, 445), np.float32)
+    columns = np.arange(445)
+    for start in range(10, 225, 36):
+        rows = start + (columns * 10) // 445  # 10 rows of tilt across the page
+        for thick in range(2):
+            ink[np.clip(rows + thick, 0, 224), columns] = 0.45
+    for column in range(20, 445, 36):
+        ink[:, column : column + 2] = 0.45
+    ink[40:120, 100:112] = 1.0  # two strokes the grid would join
+    ink[40:120, 250:262] = 1.0
+    cleaned = norm.remove_rules(ink)
+    assert len(norm.ink_components(cleaned).components) == 2
