@@ -295,7 +295,7 @@ class Recognizer:
             recorded.update(image=rgb, background=ink_map.background, ink=ink_map.ink)
         if not ink_map.components:
             return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
-        ink = isolate_ink(ink_map, digit_parts(ink_map.components, ink_map.ink.shape))
+        ink, _, _ = isolated_window(ink_map, digit_parts(ink_map.components, ink_map.ink.shape))
         digit = to_mnist(ink, self.deskew, recorded if steps else None)
         found = self.answer(digit, top_k)
         found.steps = recorded
