@@ -750,8 +750,9 @@ def _edge_labels(
 ) -> set[int]:
     """Components that lie along the image's edge: they touch a side and are at least three
     times longer along it than they are thick, over 15 % of that side, or they meet 60 % of
-    a side and reach less than halfway across the image, or they meet 60 % of two opposite
-    sides, or they cover half the image, or they run along 40 % of the image's border (a
+    a side and reach less than halfway across the image (or fill under a tenth of their box:
+    arms around an empty middle), or they meet 60 % of two opposite sides, or they cover half
+    the image, or they run along 40 % of the image's border (a
     frame: the desk around a note). The dark edge of a scan, the table beside a photographed
     page or a sticky note (whole, or in pieces), a rotated photo's corners; not digits (a
     digit cut by a tight crop touches a side across its length, not along it, and spans the
