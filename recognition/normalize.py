@@ -544,9 +544,8 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
     if light.factor is not None and len(ink_map.components) > 1:
+        # (the largest piece always stays)
         ink_map.components = _off_light_edges(ink_map, light.factor)
-        if not ink_map.components:
-            ink_map.reason = "only specks of ink"
     return ink_map
 
 
@@ -561,11 +560,11 @@ LIGHT_EDGE_SHARE = 0.7
 def _off_light_edges(ink_map: InkMap, factor: np.ndarray) -> list[Component]:
     """The ink map's components without the small slivers that lie along a shadow's edge
     (where the sharp light's ``(H, W)`` ``factor`` changes steeply): what is left of the
-    edge once the light is divided out, not ink. A piece under STRAY_SHARE of the largest
+    edge once the light is divided out, not ink. A piece under STRAY_AREA of the largest
     one's area with LIGHT_EDGE_SHARE of its pixels there goes; strokes that cross the edge
     have most of theirs elsewhere."""
     largest = max(c.area for c in ink_map.components)
-    small = [c for c in ink_map.components if c.area < STRAY_SHARE * largest]
+    small = [c for c in ink_map.components if c.area < STRAY_AREA * largest]
     if not small:
         return ink_map.components
     quarter = factor[::4, ::4]
@@ -712,8 +711,9 @@ def _rules(mask: np.ndarray) -> np.ndarray:
     return rules
 
 
-#: Pieces of ink smaller than this share of the largest one's area may be leftovers.
-STRAY_SHARE = 0.15
+#: Pieces of ink smaller than this share of the largest one's area may be leftovers (of a
+#: shadow's edge, beside a digit; see also ``recognizer.digit_parts``).
+STRAY_AREA = 0.15
 
 
 #: Pen strokes are mostly at full strength (even thin ones: 40 % of a piece's pixels and
@@ -759,12 +759,12 @@ def _edge_labels(
     image). ``boxes`` and ``areas`` are the labels' ``find_objects`` and pixel counts (index
     0: the background)."""
     height, width = labels.shape
-    found, touching = _on_border(labels)
-    edge = {int(label) for label in found[touching >= 0.8 * (height + width)]}
     count = len(boxes) + 1
     # how many pixels of each side every component meets
     top, bottom = (np.bincount(labels[row], minlength=count) for row in (0, -1))
     left, right = (np.bincount(labels[:, col], minlength=count) for col in (0, -1))
+    frame = (top + bottom + left + right) >= 0.8 * (height + width)
+    edge = {int(label) for label in np.flatnonzero(frame[1:]) + 1}
     for index, box in enumerate(boxes, start=1):
         if box is None:
             continue
@@ -821,9 +821,7 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
         for c in components
         if not (c.width > 0.6 * width and c.height < 0.08 * c.width)
         and not (c.height > 0.6 * height and c.width < 0.08 * c.height)
-    ]
-    if not kept:
-        kept = components
+    ] or components
     if not kept:
         return []
     largest = max(max(c.height, c.width) for c in kept)

@@ -35,7 +35,7 @@ from .groups import (
     to_group_input,
 )
 from .imageio import ImageSource, load_image
-from .normalize import Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
+from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import SPLIT_ASPECT, Group, cuts_by_count, group_digits, split_lines
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
@@ -561,7 +561,7 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
 
 #: A small mark (under STRAY_AREA of the largest piece's area) further than STRAY_GAP times
 #: the largest piece's longer side from its box is not part of a single digit.
-STRAY_GAP, STRAY_AREA = 0.2, 0.15
+STRAY_GAP = 0.2
 
 
 def digit_parts(
