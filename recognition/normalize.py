@@ -504,6 +504,101 @@ def _sample(values: np.ndarray, limit: int = 50_000) -> np.ndarray:
     return flat[::step]
 
 
+#: The paper (a note, a sheet) differs from what frames it (the desk) by this colour distance
+#: at least...
+FRAME_CONTRAST = 0.15
+#: ...the frame meets this share of three of the image's sides or more (a shadow across a
+#: page meets one side whole, two others in part)...
+FRAME_SIDE = 0.8
+#: ...and this share of its pixels is the desk's colour (no ink lies on the desk: a page in
+#: shadow has the digit's strokes in it).
+FRAME_PLAIN = 0.9
+#: Ink on the desk, further than this share of the paper-desk distance from the colours
+#: between the two, stays.
+FRAME_INK = 0.25
+
+
+def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """What frames the paper in an ``(H, W, 3)`` photo (the desk around a sticky note or a
+    sheet, a scanner's dark edge): ``(H, W)`` bool, the paper's and the desk's colours
+    ``(3,)`` and their distance; None when nothing does.
+
+    The paper is taken to be lighter than the desk and the ink, and to cover 40 % of the
+    image: its colour is the median of the lightest 40 % of the pixels, the desk's that of
+    the border; a pixel nearer the paper's is paper. Closed over a window wider than a
+    stroke (strokes inside the paper, and strokes that touch its edge, are paper too), the
+    largest piece is the paper and the rest the frame when it surrounds the paper
+    (FRAME_SIDE of three sides or more), is plain (FRAME_PLAIN) and meets the paper at a
+    sharp edge (both plain beside it).
+    Works on a grid of about SHARP_GRID pixels."""
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_PHOTO_SIDE:
+        return None
+    step = max(1, round(max(height, width) / SHARP_GRID))
+    small = rgb[::step, ::step]
+    h, w = small.shape[:2]
+    lightness = small @ LUMINANCE
+    paper = np.median(small[lightness >= np.percentile(lightness, 60)], axis=0)
+    desk = _border_colour(small)
+    gap = float(np.sqrt(((paper - desk) ** 2).sum()))
+    if gap < FRAME_CONTRAST:
+        return None
+    to_paper = np.sqrt(((small - paper) ** 2).sum(axis=-1))
+    to_desk = np.sqrt(((small - desk) ** 2).sum(axis=-1))
+    window = max(5, round(SHARP_WINDOW * min(h, w)))
+    padded = np.pad((to_paper < to_desk).astype(np.uint8), window)
+    closed = ndimage.minimum_filter(ndimage.maximum_filter(padded, window), window)
+    labels, count = ndimage.label(closed[window:-window, window:-window])
+    if not count:
+        return None
+    areas = np.bincount(labels.reshape(-1))
+    areas[0] = 0
+    frame = ~ndimage.binary_fill_holes(labels == int(np.argmax(areas)))
+    if areas.max() < 0.4 * h * w or np.count_nonzero(to_paper < to_desk) < 0.4 * h * w:
+        return None  # (the paper is most of the image: a thick digit is no paper)
+    sides = [frame[0].mean(), frame[-1].mean(), frame[:, 0].mean(), frame[:, -1].mean()]
+    if sum(share >= FRAME_SIDE for share in sides) < 3 or paper @ LUMINANCE < desk @ LUMINANCE:
+        return None  # (a page in shadow with lit margins around it is no note on a desk)
+    # The two colours meet at a sharp edge (a lamp's hot spot fades into the dark): plain
+    # inside the frame, and plain on the paper's side of the edge (strokes may touch it).
+    inner = ndimage.binary_erosion(frame, iterations=2, border_value=1)
+    near = ndimage.binary_dilation(frame, iterations=5) & ~ndimage.binary_dilation(
+        frame, iterations=2
+    )
+    if not inner.any() or float((to_desk[inner] < 0.35 * gap).mean()) < FRAME_PLAIN:
+        return None
+    if not near.any() or float((to_paper[near] < 0.35 * gap).mean()) < 0.8:
+        return None
+    # the note's edge is blurred over a pixel or two, and a grid cell stands for the step x
+    # step pixels from its corner on: two cells more of frame cover it
+    frame = ndimage.binary_dilation(frame, iterations=2)
+    full = np.repeat(np.repeat(frame, step, axis=0), step, axis=1)[:height, :width]
+    if full.shape != (height, width):  # (a grid a cell short of the image: edge it out)
+        full = np.pad(full, ((0, height - full.shape[0]), (0, width - full.shape[1])), "edge")
+    # the paper's own colour, from the paper (the lightest pixels are its lit part)
+    paper = np.median(small[~frame & (to_paper < to_desk)], axis=0).astype(np.float32)
+    return full, paper, desk, float(np.sqrt(((paper - desk) ** 2).sum()))
+
+
+def without_frame(rgb: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` -> ``(H, W, 3)``: the photo with what frames its paper (see
+    :func:`_paper_frame`) painted the paper's colour, except what is far from the colours
+    between the desk's and the paper's (FRAME_INK; ink that ran over the note's edge); the
+    image itself when nothing frames it."""
+    found = _paper_frame(rgb)
+    if found is None:
+        return rgb
+    frame, paper, desk, gap = found
+    framed = rgb[frame]  # (n, 3)
+    # distance from the colours between the desk's and the paper's (the edge's blur)
+    along = np.clip((framed - desk) @ ((paper - desk) / gap**2), 0.0, 1.0)
+    between = desk + along[:, None] * (paper - desk)
+    apart = ((framed - between) ** 2).sum(axis=-1) > (FRAME_INK * gap) ** 2
+    painted = rgb.copy()
+    painted[frame] = np.where(apart[:, None], framed, paper)
+    return painted
+
+
 def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     """Find the ink in an ``(H, W, 3)`` float image in [0, 1].
 
@@ -515,6 +610,7 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     """
     rgb, scale = _enlarge_tiny(np.asarray(rgb, dtype=np.float32), max_side)
     height, width = rgb.shape[:2]
+    rgb = without_frame(rgb)  # (the desk around a note is no part of the page)
     light, ink_colour, dark, gain = estimate_background(rgb)
     polarity = "dark on light" if dark else "light on dark"
     empty = np.zeros((height, width), dtype=np.int32)
