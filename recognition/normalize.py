@@ -544,16 +544,28 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     step = max(1, round(max(height, width) / SHARP_GRID))
     small = rgb[::step, ::step]
     h, w = small.shape[:2]
-    lightness = small @ LUMINANCE
-    paper = np.median(small[lightness >= np.percentile(lightness, 60)], axis=0)
+    coarse = small[::2, ::2]  # (enough to tell a colour)
+    lightness = coarse @ LUMINANCE
+    paper = np.median(coarse[lightness >= np.percentile(lightness, 60)], axis=0)
     desk = _border_colour(small)
     gap = float(np.sqrt(((paper - desk) ** 2).sum()))
     if gap < FRAME_CONTRAST:
         return None
+
+    def deskish(pixels: np.ndarray) -> np.ndarray:
+        return ((pixels - desk) ** 2).sum(axis=-1) < ((pixels - paper) ** 2).sum(axis=-1)
+
+    # (closing only takes from the frame: sides it does not meet now, it will not then)
+    sides = (small[0], small[-1], small[:, 0], small[:, -1])
+    if sum(float(deskish(side).mean()) >= FRAME_SIDE for side in sides) < 3:
+        return None
     to_paper = np.sqrt(((small - paper) ** 2).sum(axis=-1))
     to_desk = np.sqrt(((small - desk) ** 2).sum(axis=-1))
+    papery = to_paper < to_desk
+    if np.count_nonzero(papery) < 0.4 * h * w:
+        return None
     window = max(5, round(SHARP_WINDOW * min(h, w)))
-    padded = np.pad((to_paper < to_desk).astype(np.uint8), window)
+    padded = np.pad(papery.astype(np.uint8), window)
     closed = ndimage.minimum_filter(ndimage.maximum_filter(padded, window), window)
     labels, count = ndimage.label(closed[window:-window, window:-window])
     if not count:
@@ -561,10 +573,9 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     areas = np.bincount(labels.reshape(-1))
     areas[0] = 0
     frame = ~ndimage.binary_fill_holes(labels == int(np.argmax(areas)))
-    if areas.max() < 0.4 * h * w or np.count_nonzero(to_paper < to_desk) < 0.4 * h * w:
+    if areas.max() < 0.4 * h * w:
         return None  # (the paper is most of the image: a thick digit is no paper)
-    sides = [frame[0].mean(), frame[-1].mean(), frame[:, 0].mean(), frame[:, -1].mean()]
-    if sum(share >= FRAME_SIDE for share in sides) < 3 or paper @ LUMINANCE < desk @ LUMINANCE:
+    if _framed_sides(frame) < 3 or paper @ LUMINANCE < desk @ LUMINANCE:
         return None  # (a page in shadow with lit margins around it is no note on a desk)
     # The two colours meet at a sharp edge (a lamp's hot spot fades into the dark): plain
     # inside the frame, and plain on the paper's side of the edge (strokes may touch it).
@@ -583,8 +594,14 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     if full.shape != (height, width):  # (a grid a cell short of the image: edge it out)
         full = np.pad(full, ((0, height - full.shape[0]), (0, width - full.shape[1])), "edge")
     # the paper's own colour, from the paper (the lightest pixels are its lit part)
-    paper = np.median(small[~frame & (to_paper < to_desk)], axis=0).astype(np.float32)
+    paper = np.median(small[~frame & papery], axis=0).astype(np.float32)
     return full, paper, desk, float(np.sqrt(((paper - desk) ** 2).sum()))
+
+
+def _framed_sides(frame: np.ndarray) -> int:
+    """How many of an ``(h, w)`` bool mask's four sides it covers, FRAME_SIDE at least."""
+    shares = (frame[0].mean(), frame[-1].mean(), frame[:, 0].mean(), frame[:, -1].mean())
+    return sum(share >= FRAME_SIDE for share in shares)
 
 
 def without_frame(rgb: np.ndarray) -> np.ndarray:
@@ -665,13 +682,24 @@ def _even_strength(ink_map: InkMap) -> np.ndarray:
     """``(H, W)``: the ink map's ink with the strokes' strength evened out where the light
     changes sharply. The part of a thick stroke under a shadow's edge reads weaker than the
     part in the light (the light is estimated a little off beside a sharp edge) and the
-    network sees a grey half-digit; each pixel of a piece is divided by the strongest ink
-    near it (EVEN_WINDOW), at least EVEN_FLOOR. Hard shadows: 474 -> 480 of 500."""
-    ink = ink_map.ink
+    network sees a grey half-digit; each pixel of a piece that the light changes across (by
+    LIGHT_EDGE_CHANGE) is divided by the strongest ink near it (EVEN_WINDOW), at least
+    EVEN_FLOOR. Hard shadows: 474 -> 480 of 500."""
+    ink = ink_map.ink.copy()
+    factor = ink_map.light.factor
     height, width = ink.shape
     window = max(5, round(EVEN_WINDOW * min(height, width)))
-    strongest = np.maximum(ndimage.maximum_filter(ink, window), EVEN_FLOOR)
-    return np.where(ink_map.labels > 0, np.minimum(1.0, ink / strongest), ink).astype(np.float32)
+    for c in ink_map.components:  # (a few pieces, each in its own box)
+        light = factor[c.top : c.bottom, c.left : c.right]
+        if float(light.max()) < LIGHT_EDGE_CHANGE * float(light.min()):
+            continue  # the light does not change across this piece
+        rows = slice(max(0, c.top - window), min(height, c.bottom + window))
+        cols = slice(max(0, c.left - window), min(width, c.right + window))
+        around = ink_map.ink[rows, cols]
+        strongest = np.maximum(ndimage.maximum_filter(around, window), EVEN_FLOOR)
+        piece = ink_map.labels[rows, cols] == c.label
+        ink[rows, cols] = np.where(piece, np.minimum(1.0, around / strongest), ink[rows, cols])
+    return ink
 
 
 #: Within this window (in pixels of a quarter-size image) the sharp light changes by more
