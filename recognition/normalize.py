@@ -62,6 +62,10 @@ class Box:
     def width(self) -> int:
         return self.right - self.left
 
+    def at_edge(self, shape: tuple[int, ...]) -> bool:
+        """Whether the box touches the edge of an image of ``shape`` ``(H, W)``."""
+        return self.top == 0 or self.left == 0 or self.bottom == shape[0] or self.right == shape[1]
+
 
 @dataclass
 class Component(Box):
@@ -706,18 +710,29 @@ def _even_strength(ink_map: InkMap) -> np.ndarray:
 #: than LIGHT_EDGE_CHANGE at a shadow's edge...
 LIGHT_EDGE_WINDOW = 3
 LIGHT_EDGE_CHANGE = 1.15
-#: ...and a small piece of ink with this share of its pixels there is the edge's leftover.
+#: ...and a small piece of ink with this share of its pixels there is the edge's leftover;
 LIGHT_EDGE_SHARE = 0.7
+#: where the edge leaves the frame, the leftover is a wedge against the image's side, wider
+#: and less of it on the steep change: a piece touching the side under this share of the
+#: largest piece's area, with this share of its pixels there.
+WEDGE_AREA = 0.3
+WEDGE_SHARE = 0.5
 
 
 def _off_light_edges(ink_map: InkMap, factor: np.ndarray) -> list[Component]:
     """The ink map's components without the small slivers that lie along a shadow's edge
     (where the sharp light's ``(H, W)`` ``factor`` changes steeply): what is left of the
     edge once the light is divided out, not ink. A piece under STRAY_AREA of the largest
-    one's area with LIGHT_EDGE_SHARE of its pixels there goes; strokes that cross the edge
-    have most of theirs elsewhere."""
+    one's area with LIGHT_EDGE_SHARE of its pixels there goes (against the image's side:
+    WEDGE_AREA and WEDGE_SHARE); strokes that cross the edge have most of theirs
+    elsewhere."""
     largest = max(c.area for c in ink_map.components)
-    small = [c for c in ink_map.components if c.area < STRAY_AREA * largest]
+
+    def limits(c: Component) -> tuple[float, float]:
+        edge = c.at_edge(factor.shape)
+        return (WEDGE_AREA, WEDGE_SHARE) if edge else (STRAY_AREA, LIGHT_EDGE_SHARE)
+
+    small = [c for c in ink_map.components if c.area < limits(c)[0] * largest]
     if not small:
         return ink_map.components
     quarter = factor[::4, ::4]
@@ -729,7 +744,7 @@ def _off_light_edges(ink_map: InkMap, factor: np.ndarray) -> list[Component]:
         piece = ink_map.labels[c.top : c.bottom, c.left : c.right] == c.label
         rows = np.arange(c.top, c.bottom)[:, None] // 4
         cols = np.arange(c.left, c.right)[None, :] // 4
-        if np.count_nonzero(piece & steep[rows, cols]) >= LIGHT_EDGE_SHARE * c.area:
+        if np.count_nonzero(piece & steep[rows, cols]) >= limits(c)[1] * c.area:
             leftovers.add(c.label)
     return [c for c in ink_map.components if c.label not in leftovers]
 

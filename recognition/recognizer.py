@@ -318,7 +318,7 @@ class Recognizer:
         tallest = max(_height(line) for line in lines_found)
         for index, line in enumerate(lines_found):
             if _height(line) < EDGE_LINE * tallest and all(
-                _at_edge(part, ink_map.ink.shape) for part in line
+                part.at_edge(ink_map.ink.shape) for part in line
             ):  # the rim of a shadow or of the page where it leaves the frame
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
@@ -519,11 +519,6 @@ def _height(line: list[Component]) -> int:
     return max(c.bottom for c in line) - min(c.top for c in line)
 
 
-def _at_edge(part: Box, shape: tuple[int, ...]) -> bool:
-    """Whether a mark touches the edge of an image of ``shape`` ``(H, W)``."""
-    return part.top == 0 or part.left == 0 or part.bottom == shape[0] or part.right == shape[1]
-
-
 def _original_box(box: Box, to_original: float) -> tuple[int, int, int, int]:
     """An ink-map box (a component's, or a cut piece's ink) as ``(x, y, w, h)`` in the
     original image's pixels."""
@@ -583,7 +578,7 @@ def digit_parts(
         gap = max(big.top - part.bottom, part.top - big.bottom, big.left - part.right,
                   part.left - big.right, 0)  # fmt: skip
         above_or_below = part.left < big.right and big.left < part.right  # (a "?"'s dot)
-        above_or_below = above_or_below and not (shape is not None and _at_edge(part, shape))
+        above_or_below = above_or_below and not (shape is not None and part.at_edge(shape))
         if part is big or part.area >= STRAY_AREA * big.area or gap <= reach or above_or_below:
             kept.append(part)
     return kept
