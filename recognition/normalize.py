@@ -670,9 +670,44 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     if light.factor is not None and len(ink_map.components) > 1:
         # (the largest piece always stays)
         ink_map.components = _off_light_edges(ink_map, light.factor)
+    if len(ink_map.components) > 1:
+        ink_map.components = _without_form_lines(ink_map)
     if light.factor is not None:
         ink_map.ink = _even_strength(ink_map)
     return ink_map
+
+
+#: A printed line is thinner than this share of the handwriting's stroke width...
+FORM_THIN = 0.35
+#: ...and, loose beside a digit, at least this share of the digit's longer side long.
+FORM_LONG = 0.5
+
+
+def _without_form_lines(ink_map: InkMap) -> list[Component]:
+    """The ink map's components without a printed form's lines beside the handwriting: a
+    field's box around a digit (a thin hollow frame whose box holds another piece) or a
+    thin straight line above or below it. Thin means under FORM_THIN of the stroke width
+    of the largest piece (a pen's own detached stroke, a 5's flag, is as wide as the rest
+    of the digit); the page's rules across it are gone already (:func:`remove_rules`), a
+    field's box is too small for them."""
+    main = ink_map.components[0]  # (largest first)
+    crop = ink_map.labels[main.top : main.bottom, main.left : main.right] == main.label
+    thin = FORM_THIN * stroke_width(crop.astype(np.float32))
+    kept = [main]
+    for c in ink_map.components[1:]:
+        length = max(c.height, c.width)
+        thickness = c.area / length
+        line = thickness <= thin and min(c.height, c.width) <= 0.1 * length
+        line = line and length >= FORM_LONG * max(main.height, main.width)
+        holds = any(
+            c.top <= o.top and o.bottom <= c.bottom and c.left <= o.left and o.right <= c.right
+            for o in ink_map.components
+            if o is not c
+        )
+        frame = holds and c.area <= 2 * (c.height + c.width) * thin
+        if not (line or frame):
+            kept.append(c)
+    return kept
 
 
 #: Under a sharp change of light, each piece's ink is divided by its strongest value within

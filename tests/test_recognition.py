@@ -672,6 +672,45 @@ def test_slivers_along_a_shadows_edge_are_not_ink():
     assert sorted((c.top, c.left) for c in kept) == [(40, 60), (120, 120)]
 
 
+def field_page(box: bool, lines: bool) -> Image.Image:
+    """A 300x260 page with a 7 written with a thick pen in a form's small field: a 1-pixel
+    printed box around it and/or 1-pixel lines above and below it (a quarter of the page
+    wide: too short for a rule), none touching the digit."""
+    image = Image.new("L", (300, 260), 235)
+    draw = ImageDraw.Draw(image)
+    draw.line([(125, 90), (175, 90), (140, 170)], fill=20, width=9)  # the 7
+    if box:
+        draw.rectangle([108, 72, 192, 188], outline=60)
+    if lines:
+        draw.line([(105, 62), (195, 62)], fill=60)
+        draw.line([(105, 198), (195, 198)], fill=60)
+    return image
+
+
+@pytest.mark.parametrize(("box", "lines"), [(True, False), (False, True), (True, True)])
+def test_a_forms_field_box_and_lines_are_not_the_digit(recognizer, box, lines):
+    """A field's box or its lines are thin next to the handwriting and lie around or beside
+    it: they are left out (they were taken as parts of the digit: form boxes 145 -> 148 of
+    150). The 7 alone is left and read."""
+    image = field_page(box, lines)
+    ink_map = find_ink(np.asarray(image.convert("RGB"), np.float32) / 255)
+    [seven] = ink_map.components
+    assert (seven.left, seven.top) == (125, 86)
+    assert recognizer.predict(png_bytes(image)).label == 7
+
+
+def test_a_detached_stroke_as_thick_as_the_digit_stays():
+    """A 5 whose flag was drawn apart with a thin pen: as thick as the rest, it is the
+    digit's, not a form's line."""
+    image = Image.new("L", (240, 240), 235)
+    draw = ImageDraw.Draw(image)
+    draw.line([(100, 60), (100, 120)], fill=20, width=3)  # the 5's stem, its bowl apart...
+    draw.arc([85, 100, 165, 180], start=-120, end=150, fill=20, width=3)
+    draw.line([(108, 60), (160, 60)], fill=20, width=3)  # ...and its flag
+    ink_map = find_ink(np.asarray(image.convert("RGB"), np.float32) / 255)
+    assert sorted(c.top for c in ink_map.components) == [59, 60, 100]
+
+
 def test_a_wedge_where_a_shadows_edge_leaves_the_frame_is_not_ink():
     """Where a shadow's edge meets the image's side, its leftover is a wedge against the
     side: larger than a sliver and only half of it on the steep change. It goes; the same
