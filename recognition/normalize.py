@@ -408,26 +408,42 @@ def _ink_polarity(
     - few pixels: ink is the sparse end of the range, the page (lit or not) the crowded one;
     - ``hint``: the polarity found against the smooth light.
 
-    When one end is far sparser than the other (SPARSE_INK) and holds thin marks, the
-    few-pixels vote decides.
+    The range's ends are those of the pixels that are not such marks from outside (a rotated
+    photo's dark corners would leave the strokes short of the dark end; a hand's shadow over
+    most of the page leaves only its lit corners at the light end). When one end is far
+    sparser than the other (SPARSE_INK) and holds thin marks, the few-pixels vote decides;
+    when one end's thin marks outweigh the other's THIN_DECIDES times, they do.
     """
     low, high = np.percentile(luminance, [0.5, 99.5])
-    spread = float(high - low)
-    if spread < 0.05:
+    if high - low < 0.05:
         return hint
     # (grey closings and openings commute with a rising function such as the logarithm)
     log_lum, log_closed, log_opened = (np.log(v + 0.02) for v in (luminance, closed, opened))
-    log_low, log_high = np.percentile(log_lum, [0.5, 99.5])
-    log_spread = float(log_high - log_low)
-    strong = log_spread / 4  # paper grain and JPEG noise are far weaker than a stroke
     dark_marks = log_closed - log_lum
     light_marks = log_lum - log_opened
+
+    def marks(seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # the marks strong for the range of ``seen`` pixels: where, and which stay inside
+        log_low, log_high = np.percentile(log_lum[seen], [0.5, 99.5])
+        strong = float(log_high - log_low) / 4  # grain and JPEG noise are far weaker
+        dark, light = dark_marks > strong, light_marks > strong
+        return dark, light, _inside(dark), _inside(light)
+
+    dark, light, dark_inside, light_inside = marks(np.ones_like(luminance, dtype=bool))
+    # A lit corner or a dark wedge that comes from outside the frame is left out of the
+    # range too: a stroke is extreme among what is inside.
+    inside = ~((dark & ~dark_inside) | (light & ~light_inside))
+    if np.count_nonzero(inside) > 0.5 * inside.size:
+        _, _, dark_inside, light_inside = marks(inside)
+        luminance = luminance[inside]
+        low, high = np.percentile(luminance, [0.5, 99.5])
+        dark_inside, light_inside = dark_inside[inside], light_inside[inside]
+        dark_marks, light_marks = dark_marks[inside], light_marks[inside]
+    spread = float(high - low)
     # (a mark is judged whole: a lit band or a shadow's edge that reaches the border is no
     # stroke, even where only its middle is extreme enough to count)
-    dark_mask = _inside(dark_marks > strong) & (log_lum < log_low + log_spread / 6)
-    light_mask = _inside(light_marks > strong) & (log_lum > log_high - log_spread / 6)
-    dark_strokes = float(dark_marks[dark_mask].sum())
-    light_strokes = float(light_marks[light_mask].sum())
+    dark_strokes = float(dark_marks[dark_inside & (luminance < low + spread / 6)].sum())
+    light_strokes = float(light_marks[light_inside & (luminance > high - spread / 6)].sum())
     thin_vote = dark_strokes >= light_strokes
     near_dark = float((luminance < low + 0.15 * spread).mean())
     near_light = float((luminance > high - 0.15 * spread).mean())
@@ -438,7 +454,13 @@ def _ink_polarity(
         # whatever else the thin marks say (a page mostly in shadow leaves a lit band whose
         # gaps between the digits an opening removes, as it would remove light strokes).
         return few_vote
+    if max(dark_strokes, light_strokes) > THIN_DECIDES * min(dark_strokes, light_strokes):
+        return thin_vote  # (a page mostly in a hand's shadow: its few lit corners are no ink)
     return (thin_vote + few_vote + hint) >= 2
+
+
+#: When one end's thin marks outweigh the other's this many times, they decide.
+THIN_DECIDES = 10.0
 
 
 def sharp_light(rgb: np.ndarray, light: Light, dark_hint: bool) -> tuple[np.ndarray | None, bool]:
