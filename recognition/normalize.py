@@ -433,7 +433,7 @@ def _ink_polarity(
     # A lit corner or a dark wedge that comes from outside the frame is left out of the
     # range too: a stroke is extreme among what is inside.
     inside = ~((dark & ~dark_inside) | (light & ~light_inside))
-    if np.count_nonzero(inside) > 0.5 * inside.size:
+    if not inside.all() and np.count_nonzero(inside) > 0.5 * inside.size:
         _, _, dark_inside, light_inside = marks(inside)
         luminance = luminance[inside]
         low, high = np.percentile(luminance, [0.5, 99.5])
