@@ -687,6 +687,10 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     grow = max(0.25, 3.0 * noise)
     ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), min(0.25, RULE_LEVEL * grow))
     ink_map = ink_components(ink, grow)
+    boxed = [c for c in ink_map.components if _outlined(ink_map.labels, c)]
+    if boxed:  # a field's box that the digit touches: its lines are rules within it
+        ink = _without_boxes(ink, ink_map.labels, boxed, min(0.25, RULE_LEVEL * grow))
+        ink_map = ink_components(ink, grow)
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
     if light.factor is not None and len(ink_map.components) > 1:
@@ -697,6 +701,39 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
     if light.factor is not None:
         ink_map.ink = _even_strength(ink_map)
     return ink_map
+
+
+#: A piece is a box when ink runs along this share of three of its box's sides or more.
+OUTLINE_SIDE = 0.85
+
+
+def _outlined(labels: np.ndarray, c: Component) -> bool:
+    """Whether a piece of an ``(H, W)`` label image runs along three sides of its box or
+    more: a printed box (with the digit that touches it). A digit meets its box's sides at
+    a few points, a 7's bar or a 2's base along one side."""
+    if min(c.height, c.width) < 20:
+        return False
+    piece = labels[c.top : c.bottom, c.left : c.right] == c.label
+    depth = max(2, min(c.height, c.width) // 30)  # (a box turned a little)
+    sides = (piece[:depth].any(axis=0), piece[-depth:].any(axis=0),
+             piece[:, :depth].any(axis=1), piece[:, -depth:].any(axis=1))  # fmt: skip
+    return sum(float(side.mean()) >= OUTLINE_SIDE for side in sides) >= 3
+
+
+def _without_boxes(
+    ink: np.ndarray, labels: np.ndarray, boxed: list[Component], level: float
+) -> np.ndarray:
+    """``(H, W)`` ink without the ruled lines (:func:`_rules`) of each ``boxed`` piece,
+    looked for within the piece's box with a margin (rules at a page's edge are not looked
+    for); the strokes that cross them stay."""
+    ink = ink.copy()
+    for c in boxed:
+        margin = max(4, max(c.height, c.width) // 10)
+        piece = np.pad(labels[c.top : c.bottom, c.left : c.right] == c.label, margin)
+        strong = np.pad(ink[c.top : c.bottom, c.left : c.right] > level, margin)
+        rules = _rules(piece & strong)[margin:-margin, margin:-margin]
+        ink[c.top : c.bottom, c.left : c.right][rules] = 0.0
+    return ink
 
 
 #: A printed line is thinner than this share of the handwriting's stroke width...

@@ -699,6 +699,21 @@ def test_a_forms_field_box_and_lines_are_not_the_digit(recognizer, box, lines):
     assert recognizer.predict(png_bytes(image)).label == 7
 
 
+def test_a_field_box_that_the_digit_touches_is_removed(recognizer):
+    """A 1 leaning on its field's box makes one piece with it, too small for the page's
+    rules: a piece whose ink runs along three sides of its box is looked at for rules
+    within it. The box goes, the stroke stays whole (it was refused as not a digit, 0 at
+    25 %, in its box)."""
+    image = Image.new("L", (220, 300), 235)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([85, 80, 135, 215], outline=60, width=2)
+    draw.line([(131, 84), (104, 205)], fill=20, width=12)  # touching the box's right side
+    ink_map = find_ink(np.asarray(image.convert("RGB"), np.float32) / 255)
+    [one] = ink_map.components
+    assert one.width < 40 and one.height > 110
+    assert recognizer.predict(png_bytes(image)).label == 1
+
+
 def test_a_detached_stroke_as_thick_as_the_digit_stays():
     """A 5 whose flag was drawn apart with a thin pen: as thick as the rest, it is the
     digit's, not a form's line."""
