@@ -549,6 +549,9 @@ FRAME_PLAIN = 0.9
 #: Ink on the desk, further than this share of the paper-desk distance from the colours
 #: between the two, stays.
 FRAME_INK = 0.25
+#: Beside the edge, on the paper's side, this share of the pixels is the paper's colour (a
+#: line of digits written up to the note's edge takes the rest).
+FRAME_NEAR = 0.65
 
 
 def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
@@ -611,7 +614,7 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     )
     if not inner.any() or float((to_desk[inner] < 0.35 * gap).mean()) < FRAME_PLAIN:
         return None
-    if not near.any() or float((to_paper[near] < 0.35 * gap).mean()) < 0.8:
+    if not near.any() or float((to_paper[near] < 0.35 * gap).mean()) < FRAME_NEAR:
         return None
     # the note's edge is blurred over a pixel or two, and a grid cell stands for the step x
     # step pixels from its corner on: two cells more of frame cover it
