@@ -584,7 +584,8 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     def deskish(pixels: np.ndarray) -> np.ndarray:
         return ((pixels - desk) ** 2).sum(axis=-1) < ((pixels - paper) ** 2).sum(axis=-1)
 
-    # (closing only takes from the frame: sides it does not meet now, it will not then)
+    # (closing only takes from the frame: sides it does not meet now, it will not then;
+    # judged on the four border lines alone, before any work on the whole grid)
     sides = (small[0], small[-1], small[:, 0], small[:, -1])
     if sum(float(deskish(side).mean()) >= FRAME_SIDE for side in sides) < 3:
         return None
@@ -604,7 +605,7 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     frame = ~ndimage.binary_fill_holes(labels == int(np.argmax(areas)))
     if areas.max() < 0.4 * h * w:
         return None  # (the paper is most of the image: a thick digit is no paper)
-    if _framed_sides(frame) < 3 or paper @ LUMINANCE < desk @ LUMINANCE:
+    if _sides_covered(frame, FRAME_SIDE) < 3 or paper @ LUMINANCE < desk @ LUMINANCE:
         return None  # (a page in shadow with lit margins around it is no note on a desk)
     # The two colours meet at a sharp edge (a lamp's hot spot fades into the dark): plain
     # inside the frame, and plain on the paper's side of the edge (strokes may touch it).
@@ -627,10 +628,12 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     return full, paper, desk, float(np.sqrt(((paper - desk) ** 2).sum()))
 
 
-def _framed_sides(frame: np.ndarray) -> int:
-    """How many of an ``(h, w)`` bool mask's four sides it covers, FRAME_SIDE at least."""
-    shares = (frame[0].mean(), frame[-1].mean(), frame[:, 0].mean(), frame[:, -1].mean())
-    return sum(share >= FRAME_SIDE for share in shares)
+def _sides_covered(mask: np.ndarray, share: float, depth: int = 1) -> int:
+    """How many of the four sides of an ``(h, w)`` bool mask it covers along ``share`` of
+    their length or more, within ``depth`` pixels of the side."""
+    sides = (mask[:depth].any(axis=0), mask[-depth:].any(axis=0),
+             mask[:, :depth].any(axis=1), mask[:, -depth:].any(axis=1))  # fmt: skip
+    return sum(float(side.mean()) >= share for side in sides)
 
 
 def without_frame(rgb: np.ndarray) -> np.ndarray:
@@ -688,11 +691,12 @@ def find_ink(rgb: np.ndarray, max_side: int = 1600) -> InkMap:
                       contrast, "no ink stands out from the background", light)  # fmt: skip
 
     grow = max(0.25, 3.0 * noise)
-    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), min(0.25, RULE_LEVEL * grow))
+    rule_level = min(0.25, RULE_LEVEL * grow)
+    ink = remove_rules(np.clip(amount, 0.0, 1.0).astype(np.float32), rule_level)
     ink_map = ink_components(ink, grow)
     boxed = [c for c in ink_map.components if _outlined(ink_map.labels, c)]
     if boxed:  # a field's box that the digit touches: its lines are rules within it
-        ink = _without_boxes(ink, ink_map.labels, boxed, min(0.25, RULE_LEVEL * grow))
+        ink = _without_boxes(ink, ink_map.labels, boxed, rule_level)
         ink_map = ink_components(ink, grow)
     ink_map.scale, ink_map.polarity, ink_map.contrast = scale, polarity, contrast
     ink_map.light = light
@@ -718,9 +722,7 @@ def _outlined(labels: np.ndarray, c: Component) -> bool:
         return False
     piece = labels[c.top : c.bottom, c.left : c.right] == c.label
     depth = max(2, min(c.height, c.width) // 30)  # (a box turned a little)
-    sides = (piece[:depth].any(axis=0), piece[-depth:].any(axis=0),
-             piece[:, :depth].any(axis=1), piece[:, -depth:].any(axis=1))  # fmt: skip
-    return sum(float(side.mean()) >= OUTLINE_SIDE for side in sides) >= 3
+    return _sides_covered(piece, OUTLINE_SIDE, depth) >= 3
 
 
 def _without_boxes(
