@@ -93,6 +93,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "curled 9, stretched or squeezed; training/styles.py): 10000, at most a fifth; 0: none",
     )
     parser.add_argument(
+        "--fonts",
+        type=int,
+        default=0,
+        help="digits written in the handwriting fonts of training/fonts.py's TRAIN families "
+        "(Debian's fonts-* packages), warped at random: 0 (none), at most a fifth",
+    )
+    parser.add_argument(
         "--holdout",
         type=int,
         default=5_000,
@@ -140,8 +147,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
-    if min(args.negatives, args.holdout, args.styles, args.warmup or 0) < 0:
-        parser.error("--negatives, --holdout, --styles and --warmup cannot be negative")
+    if min(args.negatives, args.holdout, args.styles, args.fonts, args.warmup or 0) < 0:
+        parser.error("--negatives, --holdout, --styles, --fonts and --warmup cannot be negative")
     return args
 
 

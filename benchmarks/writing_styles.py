@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
+from training.fonts import FAMILIES, HELD_OUT, TRAIN, font_digit, font_files, fonts_missing  # noqa: E402
 from training.realistic import render  # noqa: E402
 from training.styles import DRAWN_STYLES, SQUEEZE, STRETCH, drawn_digit, stretched_digit  # noqa: E402
 from training.synth import number_ink  # noqa: E402
@@ -50,6 +51,29 @@ def style_rows(recognizer: Recognizer, count: int) -> list[tuple[str, float]]:
             for i in picks
         )
         results.append((name, right / count))
+    return results
+
+
+def font_rows(
+    recognizer: Recognizer, count: int, families: tuple[str, ...] = HELD_OUT
+) -> list[tuple[str, float, int]]:
+    """(family, share read right, digits read) for the handwriting fonts of ``families``:
+    ``count`` warped digits a font (each digit equally often), photographed on paper."""
+    results = []
+    for family in families:
+        files = font_files((family,))
+        rng = np.random.default_rng(4000 + sum(map(ord, family)))
+        truths = [int(d) for d in np.arange(count * len(files)) % 10]
+        right = sum(
+            recognizer.predict(
+                render(font_digit(files[i % len(files)], digit, rng), "paper", rng)
+            ).label
+            == digit
+            for i, digit in enumerate(truths)
+        )
+        trained = ", trained on" if family in TRAIN else ""
+        name = f"{family} ({FAMILIES[family][2]}{trained})"
+        results.append((name, right / len(truths), len(truths)))
     return results
 
 
@@ -82,7 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, action="append", default=[])
     parser.add_argument("--count", type=int, default=100, help="images per row (100)")
+    parser.add_argument(
+        "--fonts", type=int, default=50, help="digits per held-out handwriting font (50)"
+    )
+    parser.add_argument("--train-fonts", action="store_true", help="also read the fonts trained on")
     args = parser.parse_args(argv)
+    families = HELD_OUT + (TRAIN if args.train_fonts else ())
+    if fonts_missing(families):
+        parser.exit(
+            2,
+            "error: handwriting fonts missing: apt-get install "
+            + " ".join(fonts_missing(families))
+            + "\n",
+        )
     models = [None, *args.weights]
     readers = [Recognizer.load_or_exit(weights, "writing_styles") for weights in models]
     names = ["shipped" if weights is None else weights.name for weights in models]
@@ -92,6 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     for index, (style, _) in enumerate(columns[0]):
         cells = " | ".join(f"{column[index][1]:.0%}" for column in columns)
         print(f"| {style} | {cells} |", flush=True)
+    print()
+    print("| handwriting font (never trained on unless said) | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    font_columns = [font_rows(reader, args.fonts, families) for reader in readers]
+    for index, (family, _, _) in enumerate(font_columns[0]):
+        cells = " | ".join(f"{column[index][1]:.1%}" for column in font_columns)
+        print(f"| {family} | {cells} |", flush=True)
+    totals = " | ".join(
+        f"{sum(r * n for _, r, n in column) / sum(n for _, _, n in column):.1%}"
+        for column in font_columns
+    )
+    print(f"| all ({sum(n for _, _, n in font_columns[0])} digits) | {totals} |")
     print()
     print(f"| read exactly ({args.count} each) | cut reader alone | with the group reader |")
     print("|---|---:|---:|")

@@ -34,6 +34,7 @@ from training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from training.fonts import font_set
 from training.loop import (
     ProgressBar,
     evaluate,
@@ -220,6 +221,16 @@ def train(args: argparse.Namespace) -> int:
         x_train = np.concatenate([x_train, styled])
         y_train = np.concatenate([y_train, styled_labels.astype(y_train.dtype)])
         print(f"with {len(styled)} digits in styles MNIST lacks (training.styles)")
+    fonts = min(args.fonts, len(x_train) // 5)
+    if fonts:
+        try:
+            written, written_labels = font_set(fonts, args.seed + 23)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        x_train = np.concatenate([x_train, written])
+        y_train = np.concatenate([y_train, written_labels.astype(y_train.dtype)])
+        print(f"with {len(written)} digits in handwriting fonts (training.fonts)")
     negatives_count = min(args.negatives, len(x_train) // 2)
     judge = nl.load(args.judge) if args.judge else (model if args.init is not None else None)
     not_digits = load_negatives(negatives_count, args.seed, *digits, judge)
@@ -303,6 +314,7 @@ def train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "augmentation": augment.as_dict() if augment else None,
         "styled_digits": styles,
+        "font_digits": fonts,
         "test_accuracy": state["history"][-1]["test_accuracy"],
         "fine_tuned_from": str(args.init) if args.init else None,
         "extra_samples": None if extra is None else len(extra[1]),
