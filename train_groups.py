@@ -33,9 +33,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "groups")
     parser.add_argument("--resume", action="store_true", help="go on from the checkpoint")
+    parser.add_argument(
+        "--font-groups",
+        type=int,
+        default=0,
+        help="groups more, of digits written in the handwriting fonts of training/fonts.py's "
+        "TRAIN families (Debian's fonts-* packages); 0: none",
+    )
+    parser.add_argument(
+        "--not-digit-groups",
+        type=int,
+        default=0,
+        help="groups more that hold no digit (letters, symbols, doodles from "
+        "training/negatives.py), read as 'no digit' at every position; 0: none",
+    )
+    parser.add_argument(
+        "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
+    )
     args = parser.parse_args(argv)
     if min(args.groups, args.epochs, args.lr) <= 0:
         parser.error("--groups, --epochs and --lr must be positive")
+    if min(args.font_groups, args.not_digit_groups) < 0:
+        parser.error("--font-groups and --not-digit-groups cannot be negative")
     try:
         return train(args)
     except nl.data.MnistError as error:

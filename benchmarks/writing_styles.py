@@ -23,7 +23,15 @@ sys.path.insert(0, str(ROOT))
 
 import nnlite as nl  # noqa: E402
 from recognition import Recognizer  # noqa: E402
-from training.fonts import FAMILIES, HELD_OUT, TRAIN, font_digit, font_files, fonts_missing  # noqa: E402
+from training.fonts import (  # noqa: E402
+    FAMILIES,
+    HELD_OUT,
+    TRAIN,
+    font_digit,
+    font_files,
+    font_number_ink,
+    fonts_missing,
+)
 from training.realistic import render  # noqa: E402
 from training.styles import DRAWN_STYLES, SQUEEZE, STRETCH, drawn_digit, stretched_digit  # noqa: E402
 from training.synth import number_ink  # noqa: E402
@@ -74,6 +82,28 @@ def font_rows(
         trained = ", trained on" if family in TRAIN else ""
         name = f"{family} ({FAMILIES[family][2]}{trained})"
         results.append((name, right / len(truths), len(truths)))
+    return results
+
+
+def font_number_rows(recognizer: Recognizer, count: int) -> list[tuple[str, float]]:
+    """(kind, share read exactly) for numbers written in the held-out fonts: ``count``
+    numbers of 2-6 separate digits, of 2-6 digits with one digit in five touching its
+    neighbour, and of 2-4 digits, most of them touching."""
+    files = font_files(HELD_OUT)
+    results = []
+    for kind, size, touch in (
+        ("numbers of 2-6 separate digits", (2, 7), 0.0),
+        ("numbers of 2-6 digits, one in five touching", (2, 7), 0.2),
+        ("numbers of 2-4 digits, most touching", (2, 5), 0.6),
+    ):
+        rng = np.random.default_rng(6000 + int(touch * 10))
+        right = 0
+        for index in range(count):
+            digits = [int(d) for d in rng.integers(0, 10, int(rng.integers(*size)))]
+            field = np.pad(font_number_ink(files[index % len(files)], digits, rng, touch), 10)
+            reading = recognizer.read_number(render(field, "paper", rng)).number
+            right += reading == "".join(map(str, digits))
+        results.append((kind, right / count))
     return results
 
 
@@ -140,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         for column in font_columns
     )
     print(f"| all ({sum(n for _, _, n in font_columns[0])} digits) | {totals} |")
+    print()
+    print(f"| numbers in the held-out fonts, read exactly ({args.count} each) | shipped |")
+    print("|---|---:|")
+    for kind, share in font_number_rows(readers[0], args.count):
+        print(f"| {kind} | {share:.0%} |", flush=True)
     print()
     print(f"| read exactly ({args.count} each) | cut reader alone | with the group reader |")
     print("|---|---:|---:|")

@@ -343,24 +343,49 @@ class Recognizer:
         )
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
-        whole: list[np.ndarray] = []
-        for (_, group, digit_width), (ink, _, _), look in zip(found, crops, looked, strict=True):
-            group_heads = next(heads) if look else None
-            touching = group_heads is not None and np.exp(group_heads[1, BLANK]) < 0.5
-            split_aspect = 0.0 if touching else SPLIT_ASPECT
-            if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
-                whole.append(to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew))
-                plans.append(([(0, ink.shape[1])], [None], {}))
-            else:
-                plans.append(self._cut_group(ink, group, digit_width, split_aspect, group_heads))
-        whole_probabilities = iter(self.classify(np.stack(whole)) if whole else [])
-        whole_inputs = iter(whole)
-        lines: dict[int, list[DigitReading]] = {}
-        for (index, _, _), (ink, top, left), (spans, chosen, cache) in zip(
-            found, crops, plans, strict=True
+        whole: dict[int, np.ndarray] = {}  # the place in ``found`` -> the 28x28 input
+        for place, ((_, group, digit_width), (ink, _, _), look) in enumerate(
+            zip(found, crops, looked, strict=True)
         ):
-            if not cache:  # a whole group: its classification from the batch
-                cache = {spans[0]: (next(whole_inputs), next(whole_probabilities))}
+            plan = self._plan(ink, group, digit_width, next(heads) if look else None)
+            if plan is None:
+                whole[place] = to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew)
+                plan = ([(0, ink.shape[1])], [None], {})
+            plans.append(plan)
+        places = list(whole)
+        probabilities_of = dict(
+            zip(places, self.classify(np.stack(list(whole.values()))) if whole else [], strict=True)
+        )
+        # A whole group refused as "not a digit" that may hold two digits (touching digits
+        # narrower than the line's other digits suggest: italic ones that overlap) is shown
+        # to the group reader after all. When it sees two or more digits and the cut reader,
+        # cutting on its own, finds the same digits, it is cut; the group reader alone finds
+        # digits in anything (it reads a letter A as "14"), so it does not decide alone.
+        second = [
+            place
+            for place in places
+            if probabilities_of[place][NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD
+            and not looked[place]
+            and self._may_touch(found[place][1], None)
+        ]
+        for place, group_heads in zip(
+            second, self._group_heads([crops[place] for place in second]), strict=True
+        ):
+            (_, group, digit_width), (ink, _, _) = found[place], crops[place]
+            plan = self._plan(ink, group, digit_width, group_heads)
+            if (
+                plan is not None
+                and self._cut_alone(ink, group, digit_width)
+                == (best_reading(np.exp(group_heads))[0])
+            ):
+                plans[place] = plan
+                del whole[place]
+        lines: dict[int, list[DigitReading]] = {}
+        for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
+            zip(found, crops, plans, strict=True)
+        ):
+            if place in whole:  # a whole group: its classification from the batch
+                cache = {spans[0]: (whole[place], probabilities_of[place])}
             for span, joint in zip(spans, chosen, strict=True):
                 digit, probabilities = cache[span]
                 if joint is not None:
@@ -385,6 +410,27 @@ class Recognizer:
         read = [lines[index] for index in sorted(lines)]
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
         return NumberReading(read, reason=reason, skipped=skipped)
+
+    def _plan(
+        self, ink: np.ndarray, group: Group, digit_width: float | None, heads: np.ndarray | None
+    ) -> tuple[list[tuple[int, int]], list[np.ndarray | None], dict] | None:
+        """How to read one group (:meth:`_cut_group`'s spans, joint probabilities and
+        cache), or None when it stays whole: narrow for one digit, unless the group reader's
+        ``heads`` see two digits or more in it."""
+        touching = heads is not None and np.exp(heads[1, BLANK]) < 0.5
+        split_aspect = 0.0 if touching else SPLIT_ASPECT
+        if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
+            return None
+        return self._cut_group(ink, group, digit_width, split_aspect, heads)
+
+    def _cut_alone(self, ink: np.ndarray, group: Group, digit_width: float | None) -> list[int]:
+        """The digits the cut reader alone (no group reader) reads in ``ink``, cutting it
+        however narrow it is."""
+        spans, chosen, cache = self._cut_group(ink, group, digit_width, 0.0, None)
+        return [
+            int(np.argmax((cache[span][1] if joint is None else joint)[:NOT_DIGIT_OUTPUT]))
+            for span, joint in zip(spans, chosen, strict=True)
+        ]
 
     def _may_touch(self, group: Group, digit_width: float | None) -> bool:
         """Whether the group reader should look at ``group``: wide enough to hold two digits,

@@ -25,7 +25,7 @@ from recognition.groups import (
     head_probabilities,
     to_group_input,
 )
-from training import synth
+from training import fonts, synth
 from training.checkpoints import checkpoint_path, code_hash, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
 from training.models import build_group_reader
@@ -91,6 +91,33 @@ def make_groups(
     return inputs, targets
 
 
+def not_digit_groups(count: int, seed: int, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` groups that hold no digit: a letter or symbol from a font, a letter written
+    as pen strokes, or a doodle (``training.negatives``), alone or two side by side, made
+    into the reader's input as a group is. Inputs ``(count, 28, 84)`` uint8, labels
+    ``(count, POSITIONS)`` all BLANK: the group reader learns to say "no digit here" for
+    a mark the classifier refuses, instead of finding digits in it (an A is not "14")."""
+    from training.negatives import doodle, letter, written
+
+    rng = np.random.default_rng([seed, 29])
+    makers = (letter, written, doodle)
+    inputs = np.zeros((count, GROUP_HEIGHT, GROUP_WIDTH), dtype=np.uint8)
+    bar = ProgressBar(count, "groups with no digit") if progress else None
+    done = 0
+    while done < count:
+        marks = [
+            makers[int(rng.integers(len(makers)))](rng) for _ in range(1 + (rng.random() < 0.3))
+        ]
+        field = np.concatenate(marks, axis=1) if len(marks) > 1 else marks[0]
+        if field.max() <= 0.25:
+            continue
+        inputs[done] = np.round(to_group_input(group_crop(field)[0]) * 255).astype(np.uint8)
+        done += 1
+        if bar is not None and (done % 500 == 0 or done == count):
+            bar.update(done, 0.0, done)
+    return inputs, np.full((count, POSITIONS), BLANK, dtype=np.int64)
+
+
 def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:
     """The share of groups whose every position is read right."""
     predicted = np.concatenate(
@@ -106,20 +133,41 @@ def train(args: argparse.Namespace) -> int:
     (x_train, y_train), _ = nl.data.load_mnist(args.data)
     cut = len(x_train) - 5000  # the last 5000 training digits make the validation groups
     # (named by the generators' code: a change to how groups are made remakes them)
-    code = code_hash(sys.modules[__name__], synth, recognition.groups)
-    cache = args.cache / f"groups-{code}-{args.groups}-{args.seed}.npz"
+    code = code_hash(sys.modules[__name__], synth, recognition.groups, fonts)
+    counts = f"{args.groups}-{args.font_groups}-{args.not_digit_groups}"
+    name = f"groups-{code}-{counts}-{args.seed}.npz"
+    cache = args.cache / name
     if cache.is_file():
         with np.load(cache) as saved:
             x, y, x_val, y_val = saved["x"], saved["y"], saved["x_val"], saved["y_val"]
     else:
         x, y = make_groups(x_train[:cut], y_train[:cut], args.groups, args.seed)
+        if args.font_groups:  # groups of digits written in the TRAIN handwriting fonts
+            try:
+                written, labels = fonts.font_set(args.font_groups, args.seed + 31)
+            except ValueError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            x_fonts, y_fonts = make_groups(written, labels, args.font_groups, args.seed + 2)
+            x, y = np.concatenate([x, x_fonts]), np.concatenate([y, y_fonts])
+        if args.not_digit_groups:
+            x_not, y_not = not_digit_groups(args.not_digit_groups, args.seed + 3)
+            x, y = np.concatenate([x, x_not]), np.concatenate([y, y_not])
         validation = max(200, min(3000, args.groups // 10))
         x_val, y_val = make_groups(x_train[cut:], y_train[cut:], validation, args.seed + 1)
         args.cache.mkdir(parents=True, exist_ok=True)
         np.savez(cache, x=x, y=y, x_val=x_val, y_val=y_val)
     print(f"{len(y)} groups for training, {len(y_val)} for validation", flush=True)
     nl.seed(args.seed)
-    model = build_group_reader(POSITIONS, CLASSES)
+    if args.init is not None:
+        try:
+            model = nl.load(args.init)
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"fine-tuning {args.init} (it reads {exact(model, x_val, y_val):.2%} exactly)")
+    else:
+        model = build_group_reader(POSITIONS, CLASSES)
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     checkpoint = checkpoint_path(args.out)
     start, spent = 0, 0.0
@@ -166,7 +214,18 @@ def train(args: argparse.Namespace) -> int:
         "task": "read a group of up to 3 touching digits: 3 positions x 11 classes "
         "(digits 0-9, then 10 = no digit)",
         "input": "(N, 1, 28, 84) float32 in [0, 1], white ink on black, the group 20 px tall",
-        "data": f"{args.groups} groups of 1-3 touching MNIST training digits",
+        "data": f"{args.groups} groups of 1-3 touching MNIST training digits"
+        + (
+            f" and {args.font_groups} of digits in handwriting fonts (training.fonts.TRAIN)"
+            if args.font_groups
+            else ""
+        )
+        + (
+            f" and {args.not_digit_groups} with no digit (letters, symbols, doodles)"
+            if args.not_digit_groups
+            else ""
+        ),
+        "fine_tuned_from": str(args.init) if args.init else None,
         "validation_exact": accuracy,
         "epochs": args.epochs,
         "seed": args.seed,

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 DRAWN_STYLES = {
     "1 flag": 1,
     "1 flag foot": 1,
+    "1 long flag": 1,
     "7 crossed": 7,
     "7 plain": 7,
     "0 slashed": 0,
@@ -50,8 +51,10 @@ def _strokes(style: str, rng: np.random.Generator) -> list[list[tuple[float, flo
     left, right = 0.5 - w / 2, 0.5 + w / 2
     if style.startswith("1"):
         x = 0.5 + j(0.03)
-        flag = rng.uniform(0.3, 0.5)  # a long up-stroke...
-        angle = np.deg2rad(rng.uniform(40, 65))  # ...but steep (a level one is a 7's bar)
+        if style == "1 long flag":  # an up-stroke nearly as long as the stem, at 30-45 degrees
+            flag, angle = rng.uniform(0.5, 0.75), np.deg2rad(rng.uniform(30, 45))
+        else:  # a long up-stroke, but steep (a level one is a 7's bar)
+            flag, angle = rng.uniform(0.3, 0.5), np.deg2rad(rng.uniform(40, 65))
         strokes = [
             [(x - flag * np.cos(angle), flag * np.sin(angle) + j(0.02)), (x, 0.0), (x + j(), 1.0)]
         ]
@@ -104,7 +107,8 @@ def drawn_digit(style: str, rng: np.random.Generator, height: int = 100) -> np.n
     """One digit of ``style`` (a key of DRAWN_STYLES) drawn with a pen: ``(H, W)`` float ink
     in [0, 1], ``height`` pixels tall plus a margin, leaning by up to +-0.25."""
     strokes = _strokes(style, rng)
-    slant = rng.uniform(-0.25, 0.25)
+    # (a long-flagged 1 leaning back, its stem running down to the left, is a 7)
+    slant = rng.uniform(-0.1 if style == "1 long flag" else -0.25, 0.25)
     pen = max(2, round(height * rng.uniform(0.06, 0.12)))
     margin = pen + height // 4
     size = (int(height * 1.6) + 2 * margin, height + 2 * margin)
@@ -183,9 +187,11 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
     styled = label in (0, 1, 7, 9) and rng.random() < 0.8
     if styled and label == 1:
         x = _centre_of_row(big, top + 1)
-        flag = height * rng.uniform(0.15, 0.35)
         # (steeper than a 7's bar: a flag at under ~30 degrees from level is a 7)
-        angle = np.deg2rad(rng.uniform(35, 65))
+        if rng.random() < 0.4:  # an up-stroke nearly as long as the stem
+            flag, angle = height * rng.uniform(0.45, 0.75), np.deg2rad(rng.uniform(30, 50))
+        else:
+            flag, angle = height * rng.uniform(0.15, 0.35), np.deg2rad(rng.uniform(35, 65))
         line([(x - flag * np.cos(angle), top + flag * np.sin(angle)), (x, top + 1)])
         if rng.random() < 0.5:
             xb = _centre_of_row(big, bottom - 1)
