@@ -1,11 +1,10 @@
 """Train the shipped MNIST model with nnlite, or evaluate a saved one.
 
-    python train.py                                  # reproduces weights/mnist_cnn.npz
+    python train.py                                  # weights/mnist_cnn.npz's first stage
     python train.py --epochs 1 --limit 2000          # a quick experiment
     python train.py --resume                         # continue from the last checkpoint
     python train.py --evaluate weights/mnist_cnn.npz # accuracy, per class, confusion matrix
-    python train.py --extra corrections/             # fine-tune the shipped model on users'
-                                                     # corrections (app.py --export-corrections)
+    python train.py --extra corrections/             # fine-tune on app.py --export-corrections
     python train.py --evaluate weights/mnist_cnn.npz --calibration docs/calibration.png
 
 The model has eleven outputs: the ten digits and *not a digit*, trained on synthesized
@@ -86,18 +85,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "as a digit (default: the --init model, if any)",
     )
     parser.add_argument(
-        "--styles",
-        type=int,
-        default=10_000,
-        help="training digits redrawn in styles MNIST lacks (flagged 1, crossed 7, slashed 0, "
-        "curled 9, stretched or squeezed; training/styles.py): 10000, at most a fifth; 0: none",
+        "--styles", type=int, default=10_000, help="digits in styles MNIST lacks: 10000"
     )
     parser.add_argument(
-        "--fonts",
-        type=int,
-        default=0,
-        help="digits written in the handwriting fonts of training/fonts.py's TRAIN families "
-        "(Debian's fonts-* packages), warped at random: 0 (none), at most a fifth",
+        "--fonts", type=int, default=0, help="digits in handwriting fonts (training.fonts): 0"
     )
     parser.add_argument(
         "--holdout",
