@@ -142,13 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-fonts", action="store_true", help="also read the fonts trained on")
     args = parser.parse_args(argv)
     families = HELD_OUT + (TRAIN if args.train_fonts else ())
-    if fonts_missing(families):
-        parser.exit(
-            2,
-            "error: handwriting fonts missing: apt-get install "
-            + " ".join(fonts_missing(families))
-            + "\n",
-        )
+    missing = fonts_missing(families)
+    if missing:
+        parser.exit(2, f"error: handwriting fonts missing: apt-get install {' '.join(missing)}\n")
     models = [None, *args.weights]
     readers = [Recognizer.load_or_exit(weights, "writing_styles") for weights in models]
     names = ["shipped" if weights is None else weights.name for weights in models]

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+from recognition.normalize import _crop_to_ink, to_mnist
 
 FONT_DIR = Path("/usr/share/fonts")
 
@@ -102,6 +105,7 @@ HELD_OUT = ("havana", "ecolier", "kristi", "dkg", "nanum", "navilu", "sjfonts", 
 TRAIN = tuple(name for name in FAMILIES if name not in HELD_OUT)
 
 GLYPH = 160  # the size fonts are drawn at, in pixels
+INK = 0.1  # a pixel above this is ink, when a glyph is cropped to its ink
 
 
 def font_files(families: tuple[str, ...] | list[str]) -> list[Path]:
@@ -131,11 +135,9 @@ def _glyph(path: Path, digit: int) -> np.ndarray:
     image = Image.new("L", (GLYPH * 2, GLYPH * 2), 0)
     ImageDraw.Draw(image).text((GLYPH // 2, GLYPH // 3), str(digit), font=font, fill=255)
     ink = np.asarray(image, dtype=np.float32) / 255.0
-    rows = np.flatnonzero(ink.max(axis=1) > 0.1)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.1)
-    if not rows.size:
+    if not (ink > INK).any():
         raise ValueError(f"{path.name} has no glyph for {digit}")
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return _crop_to_ink(ink, INK)
 
 
 def _smooth_field(shape: tuple[int, int], rng: np.random.Generator, cells: int) -> np.ndarray:
@@ -150,7 +152,7 @@ def warp(ink: np.ndarray, rng: np.random.Generator, elastic: float = 0.06) -> np
     """``ink`` ``(H, W)`` warped as a hand varies: rotated (+-12 degrees), sheared (+-0.3),
     its aspect changed (x0.8-1.25) and, in most draws, bent by a smooth displacement of up to
     ``elastic`` of its height (Simard et al.'s elastic distortion). Returns ``(H', W')``
-    float in [0, 1], cropped to the ink with a margin."""
+    float in [0, 1], cropped to the ink."""
     height, width = ink.shape
     side = int(1.6 * max(height, width)) + 8
     canvas = np.zeros((side, side), dtype=np.float32)
@@ -169,23 +171,9 @@ def warp(ink: np.ndarray, rng: np.random.Generator, elastic: float = 0.06) -> np
         cells = int(rng.integers(3, 6))
         source_y += amount * _smooth_field((side, side), rng, cells)
         source_x += amount * _smooth_field((side, side), rng, cells)
-    warped = _bilinear(canvas, source_y, source_x)
-    rows = np.flatnonzero(warped.max(axis=1) > 0.1)
-    cols = np.flatnonzero(warped.max(axis=0) > 0.1)
-    return warped[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
-def _bilinear(image: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``image`` sampled at float positions ``(y, x)`` (any shape), 0 outside."""
-    padded = np.pad(image, 1)
-    y, x = y + 1, x + 1
-    y0 = np.clip(np.floor(y).astype(np.int64), 0, padded.shape[0] - 2)
-    x0 = np.clip(np.floor(x).astype(np.int64), 0, padded.shape[1] - 2)
-    fy = np.clip(y - y0, 0.0, 1.0)
-    fx = np.clip(x - x0, 0.0, 1.0)
-    top = padded[y0, x0] * (1 - fx) + padded[y0, x0 + 1] * fx
-    bottom = padded[y0 + 1, x0] * (1 - fx) + padded[y0 + 1, x0 + 1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+    # bilinear sampling, 0 outside the canvas
+    warped = ndimage.map_coordinates(canvas, [source_y, source_x], order=1, cval=0.0)
+    return _crop_to_ink(warped, INK)
 
 
 def font_digit(path: Path, digit: int, rng: np.random.Generator, height: int = 100) -> np.ndarray:
@@ -203,8 +191,6 @@ def font_set(
     """``count`` digits (every digit equally often) written in the installed fonts of
     ``families`` and made MNIST-like by the pipeline's own ``to_mnist``: ``(count, 28, 28)``
     uint8 and their labels ``(count,)`` int64. Raises ValueError when none is installed."""
-    from recognition.normalize import to_mnist
-
     files = font_files(families)
     if not files:
         missing = " ".join(fonts_missing(families))
@@ -234,9 +220,7 @@ def font_number_ink(
     inks = []
     for digit in digits:
         ink = font_digit(path, digit, rng, int(height * rng.uniform(0.9, 1.05)))
-        rows = np.flatnonzero(ink.max(axis=1) > 0.1)
-        cols = np.flatnonzero(ink.max(axis=0) > 0.1)
-        inks.append(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+        inks.append(_crop_to_ink(ink, INK))
     tall = max(ink.shape[0] for ink in inks)
     field = np.zeros((tall * 2 + tall // 2, sum(i.shape[1] for i in inks) + 4 * tall), np.float32)
     x = tall
