@@ -74,7 +74,8 @@ def font_rows(
         truths = [int(d) for d in np.arange(count * len(files)) % 10]
         right = sum(
             recognizer.predict(
-                render(font_digit(files[i % len(files)], digit, rng), "paper", rng)
+                # ten in a row from each font, so every font writes every digit
+                render(font_digit(files[i // 10 % len(files)], digit, rng), "paper", rng)
             ).label
             == digit
             for i, digit in enumerate(truths)
