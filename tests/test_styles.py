@@ -155,7 +155,9 @@ def test_held_out_handwriting_fonts_are_read(recognizer, family):
     rng = np.random.default_rng(77 + len(family))
     truths = [i % 10 for i in range(30)]
     read = [
-        recognizer.predict(render(font_digit(files[i // 10 % len(files)], d, rng), "paper", rng)).label
+        recognizer.predict(
+            render(font_digit(files[i // 10 % len(files)], d, rng), "paper", rng)
+        ).label
         for i, d in enumerate(truths)
     ]
     right = sum(r == d for r, d in zip(read, truths, strict=True))
