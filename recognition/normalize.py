@@ -31,6 +31,13 @@ CANON_SIDE = 80
 #: Median stroke width of MNIST digits measured at CANON_SIDE scale (the estimator of
 #: :func:`stroke_width` on the test set; ``tests/test_recognition.py`` re-measures it).
 MNIST_STROKE_WIDTH = 8.5
+#: A dip pen's hairlines (and a pencil's light touches) between a digit's thick strokes: a
+#: stroke whose brightest pixel within HAIRLINE_REACH (CANON_SIDE scale) is between
+#: HAIRLINE_FLOOR and HAIRLINE_FAINT of the digit's strong ink is a hairline, when the strong
+#: ink is in two or more large pieces (each HAIRLINE_PIECE of it) that the hairlines join.
+HAIRLINE_REACH = 3
+HAIRLINE_FLOOR, HAIRLINE_FAINT = 0.25, 0.55
+HAIRLINE_PIECE = 0.1
 #: Below this contrast between ink and background (on a 0..1 scale) there is no ink.
 MIN_CONTRAST = 0.08
 #: The ink must stand this many noise standard deviations above the background.
@@ -1136,6 +1143,33 @@ def _disk(radius: int) -> np.ndarray:
     return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius + radius
 
 
+def restore_hairlines(canon: np.ndarray) -> np.ndarray:
+    """Strengthen the hairlines of a digit written with thick and thin strokes (a dip pen,
+    a calligraphic hand, a pencil pressed unevenly), which scaling to 28x28 would fade.
+
+    ``canon``: ``(H, W)`` ink at CANON_SIDE scale. When the strong ink (half of the digit's
+    typical ink or more) falls into two or more large pieces, the centres of faint strokes
+    (see HAIRLINE_FLOOR) are raised to the strong ink's level and drawn as wide as the
+    strokes are; otherwise (one piece: faint marks are a ruled line's remains, a shadow's
+    edge, blur) ``canon`` is returned as it is. Returns ``(H, W)``."""
+    values = canon[canon > 0.1]
+    if values.size == 0:
+        return canon
+    level = float(np.percentile(values, 90))
+    pieces, count = ndimage.label(canon >= 0.5 * level, np.ones((3, 3)))
+    sizes = np.bincount(pieces.ravel())[1:]
+    if count < 2 or (sizes >= HAIRLINE_PIECE * sizes.sum()).sum() < 2:
+        return canon
+    peak = ndimage.grey_dilation(canon, footprint=_disk(HAIRLINE_REACH))
+    faint = (peak > HAIRLINE_FLOOR * level) & (peak < HAIRLINE_FAINT * level)
+    ridge = faint & (canon >= 0.6 * peak)  # the middle of each faint stroke
+    if not ridge.any():
+        return canon
+    radius = int(np.clip(round((stroke_width(canon) - 1.5) / 2), 1, 4))
+    raised = np.where(ridge, np.minimum(level, canon * level / np.maximum(peak, 1e-6)), 0.0)
+    return np.maximum(canon, ndimage.grey_dilation(raised, footprint=_disk(radius)))
+
+
 def normalise_stroke(canon: np.ndarray, width: float) -> np.ndarray:
     """Thicken thin strokes and thin thick ones towards MNIST_STROKE_WIDTH.
 
@@ -1217,7 +1251,7 @@ def to_mnist(
     """
     crop = _crop_to_ink(np.asarray(ink, dtype=np.float32))
     canon = _fit_long_side(crop, CANON_SIDE)
-    canon = np.pad(canon, 8)
+    canon = restore_hairlines(np.pad(canon, 8))
     stroke = normalise_stroke(canon, stroke_width(canon))
     straight = deskew(stroke) if deskew_slant else stroke
     digit = _fit_long_side(_crop_to_ink(straight), 20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,6 +87,35 @@ def test_stroke_normalisation_thickens_thin_and_thins_thick():
     thinner = norm.normalise_stroke(canvas, thick)
     assert norm.stroke_width(thinner) < thick - 5
     assert (thinner > 0.5).any()
+
+
+def test_hairlines_between_thick_strokes_are_restored_and_faint_remains_are_not():
+    """A dip pen's digit: two thick strokes joined by a hairline a third as dark. The
+    hairline is raised to the strokes' level and widened; a faint line beside one thick
+    stroke (a ruled line's remains) is left as it is."""
+    canvas = np.zeros((96, 96), dtype=np.float32)
+    canvas[10:40, 20:30] = 1.0  # a thick stroke at the top
+    canvas[56:86, 60:70] = 1.0  # another at the bottom
+    rows = np.arange(40, 56)
+    canvas[rows, np.linspace(28, 62, rows.size).astype(int)] = 0.35  # the hairline joining them
+    restored = norm.restore_hairlines(canvas)
+    assert restored[48, 40:50].max() > 0.9  # raised
+    assert (restored[48] > 0.5).sum() >= 4  # and as wide as a stroke
+    assert np.array_equal(restored[canvas == 1.0], canvas[canvas == 1.0])
+    single = np.zeros((96, 96), dtype=np.float32)
+    single[10:86, 40:50] = 1.0
+    single[50, 5:90] = np.maximum(single[50, 5:90], 0.3)  # a faint rule across it
+    assert norm.restore_hairlines(single) is single
+
+
+@pytest.mark.parametrize("name", ["number_8962_hairlines.png", "number_36_hairlines.png"])
+def test_numbers_written_with_hairlines_keep_every_digit(recognizer, name):
+    """Numbers in a calligraphic school hand (a held-out handwriting font, photographed):
+    scaled to 28x28, the hairlines of its 2 and 3 faded and the digits were refused as "not
+    a digit" and dropped ("896", "6") until they were restored."""
+    expected = name.split("_")[1]
+    examples = Path(__file__).resolve().parent.parent / "examples" / "images"
+    assert recognizer.read_number(examples / name).number == expected
 
 
 def test_uneven_light_is_flattened():
