@@ -45,13 +45,16 @@ def test_drawn_styles_are_read(recognizer, style):
     """Each style drawn with a pen, 25 times, on a photographed page: measured 85-100 % per
     style with 40 each (a long flagged 1: 90 % before the style training, a slashed 0: 0 %,
     refused as not a digit); every style at least 21 of these 25. A 1 whose up-stroke is
-    nearly as long as its stem, at 30-45 degrees, has a plain 7's shape: 10 of these 25 (4
-    before the font stage); a model that read 46 of 50 of them read MNIST's 7s worse (README)."""
+    nearly as long as its stem, at 30-45 degrees, has a plain 7's shape: 15 of these 25 (10
+    before the "Λ" 1s were trained on, 4 before the font stage); a model that read 46 of 50
+    of them read MNIST's 7s worse (README). A 1 whose up-stroke starts near its foot (a
+    "Λ", as some hands in Europe write it; refused as not a digit before): 17 (12 before)."""
     rng = np.random.default_rng(sum(map(ord, style)))
     label = DRAWN_STYLES[style]
     read = [recognizer.predict(render(drawn_digit(style, rng), "paper", rng)) for _ in range(25)]
     right = sum(answer.label == label for answer in read)
-    assert right >= (7 if style == "1 long flag" else 21), f"{style}: {[a.label for a in read]}"
+    least = {"1 long flag": 12, "1 up-stroke from the foot": 15}.get(style, 21)
+    assert right >= least, f"{style}: {[a.label for a in read]}"
 
 
 @pytest.mark.parametrize("name, factors", [("stretched", STRETCH), ("squeezed", SQUEEZE)])

@@ -22,6 +22,7 @@ DRAWN_STYLES = {
     "1 flag": 1,
     "1 flag foot": 1,
     "1 long flag": 1,
+    "1 up-stroke from the foot": 1,
     "7 crossed": 7,
     "7 plain": 7,
     "0 slashed": 0,
@@ -30,6 +31,8 @@ DRAWN_STYLES = {
     "9 curled": 9,
     "9 straight": 9,
 }
+#: The 1s whose up-stroke is about as long as the stem.
+LONG_UP_STROKES = ("1 long flag", "1 up-stroke from the foot")
 #: Width over height of an MNIST digit's ink is rarely outside this; stretched and squeezed
 #: digits go beyond it.
 STRETCH = (1.4, 2.0)
@@ -53,6 +56,9 @@ def _strokes(style: str, rng: np.random.Generator) -> list[list[tuple[float, flo
         x = 0.5 + j(0.03)
         if style == "1 long flag":  # an up-stroke nearly as long as the stem, at 30-45 degrees
             flag, angle = rng.uniform(0.5, 0.75), np.deg2rad(rng.uniform(30, 45))
+        elif style == "1 up-stroke from the foot":  # from near the foot to the top: a "Λ"
+            angle = np.deg2rad(rng.uniform(35, 60))
+            flag = rng.uniform(0.65, 0.95) / np.sin(angle)
         else:  # a long up-stroke, but steep (a level one is a 7's bar)
             flag, angle = rng.uniform(0.3, 0.5), np.deg2rad(rng.uniform(40, 65))
         strokes = [
@@ -108,17 +114,19 @@ def drawn_digit(style: str, rng: np.random.Generator, height: int = 100) -> np.n
     in [0, 1], ``height`` pixels tall plus a margin, leaning by up to +-0.25."""
     strokes = _strokes(style, rng)
     # (a long-flagged 1 leaning back, its stem running down to the left, is a 7)
-    slant = rng.uniform(-0.1 if style == "1 long flag" else -0.25, 0.25)
+    slant = rng.uniform(-0.1 if style in LONG_UP_STROKES else -0.25, 0.25)
     pen = max(2, round(height * rng.uniform(0.06, 0.12)))
     margin = pen + height // 4
-    size = (int(height * 1.6) + 2 * margin, height + 2 * margin)
+    placed = [
+        [((x + slant * (0.5 - y)) * height, y * height) for x, y in stroke] for stroke in strokes
+    ]
+    left = min(px for stroke in placed for px, _ in stroke)
+    right = max(px for stroke in placed for px, _ in stroke)
+    size = (int(right - left) + 2 * margin, height + 2 * margin)
     image = Image.new("L", size, 0)
     draw = ImageDraw.Draw(image)
-    for stroke in strokes:
-        points = [
-            (margin + height * 0.3 + (x + slant * (0.5 - y)) * height, margin + y * height)
-            for x, y in stroke
-        ]
+    for stroke in placed:
+        points = [(margin + px - left, margin + py) for px, py in stroke]
         draw.line(points, fill=255, width=pen, joint="curve")
         for px, py in (points[0], points[-1]):
             r = pen / 2
@@ -188,7 +196,12 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
     if styled and label == 1:
         x = _centre_of_row(big, top + 1)
         # (steeper than a 7's bar: a flag at under ~30 degrees from level is a 7)
-        if rng.random() < 0.4:  # an up-stroke nearly as long as the stem
+        kind = rng.random()
+        if kind < 0.3:  # an up-stroke from near the foot to the top: a "Λ" (a 7's bar is
+            # short of the foot)
+            angle = np.deg2rad(rng.uniform(35, 65))
+            flag = height * rng.uniform(0.6, 0.95) / np.sin(angle)
+        elif kind < 0.6:  # an up-stroke nearly as long as the stem
             flag, angle = height * rng.uniform(0.45, 0.75), np.deg2rad(rng.uniform(30, 50))
         else:
             flag, angle = height * rng.uniform(0.15, 0.35), np.deg2rad(rng.uniform(35, 65))
