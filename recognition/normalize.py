@@ -34,7 +34,8 @@ MNIST_STROKE_WIDTH = 8.5
 #: A dip pen's hairlines (and a pencil's light touches) between a digit's thick strokes: a
 #: stroke whose brightest pixel within HAIRLINE_REACH (CANON_SIDE scale) is between
 #: HAIRLINE_FLOOR and HAIRLINE_FAINT of the digit's strong ink is a hairline, when the strong
-#: ink is in two or more large pieces (each HAIRLINE_PIECE of it) that the hairlines join.
+#: ink falls apart into two or more large pieces (each at least HAIRLINE_PIECE of it), as a
+#: digit's thick strokes do when only hairlines join them.
 HAIRLINE_REACH = 3
 HAIRLINE_FLOOR, HAIRLINE_FAINT = 0.25, 0.55
 HAIRLINE_PIECE = 0.1

@@ -198,7 +198,7 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
         # (steeper than a 7's bar: a flag at under ~30 degrees from level is a 7)
         kind = rng.random()
         if kind < 0.3:  # an up-stroke from near the foot to the top: a "Λ" (a 7's bar is
-            # short of the foot)
+            # short of the foot; a flag that would leave the canvas ends at its edge)
             angle = np.deg2rad(rng.uniform(35, 65))
             flag = height * rng.uniform(0.6, 0.95) / np.sin(angle)
         elif kind < 0.6:  # an up-stroke nearly as long as the stem
