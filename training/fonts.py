@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from recognition.normalize import _crop_to_ink, to_mnist
+from training.synth import touching_shift
 
 FONT_DIR = Path("/usr/share/fonts")
 
@@ -229,10 +230,7 @@ def font_number_ink(
         h, w = ink.shape
         touching = bool(index) and rng.random() < touch
         if touching:
-            for left in range(x, x - w, -1):  # slide left until 3 pixels of ink overlap
-                if (np.minimum(field[top : top + h, left : left + w], ink) > 0.3).sum() >= 3:
-                    x = left
-                    break
+            x -= touching_shift(field, ink, top, x, w, level=0.3) or 0
         field[top : top + h, x : x + w] = np.maximum(field[top : top + h, x : x + w], ink)
         gap = rng.uniform(0.0, 0.15) if touch >= 0.5 else rng.uniform(0.08, 0.35)
         x += w + int(gap * tall)

@@ -38,6 +38,21 @@ def group_crop(field: np.ndarray) -> tuple[np.ndarray, int, int, int]:
     return crop, int(top), int(left), int(rows[-1] - rows[0] + 1)
 
 
+def touching_shift(
+    field: np.ndarray, piece: np.ndarray, top: int, left: int, limit: int, level: float = 0.5
+) -> int | None:
+    """How many columns (0 to ``limit - 1``) the ``(h, w)`` ink ``piece``, placed at row
+    ``top`` and column ``left`` of the ``(H, W)`` ink ``field``, must slide left for its ink to
+    overlap the field's by a few pixels (3 where both are above ``level``); None when no
+    shift in that range does."""
+    h, w = piece.shape
+    for shift in range(limit):
+        window = field[top : top + h, left - shift : left - shift + w]
+        if (np.minimum(window, piece) > level).sum() >= 3:
+            return shift
+    return None
+
+
 def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = False,
                height: int = 90, squeeze: float = 0.0,
                ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:  # fmt: skip
@@ -55,12 +70,9 @@ def number_ink(digits: np.ndarray, rng: np.random.Generator, touching: bool = Fa
         top = margin // 2 + int(rng.integers(0, height // 8 + 1))
         h, w = piece.shape
         if touching and left > margin:
-            # slide left until the new digit's ink overlaps the field's ink by a few pixels
-            for shift in range(0, w // 2):
-                window = field[top : top + h, left - shift : left - shift + w]
-                if (np.minimum(window, piece) > 0.5).sum() >= 3:
-                    left -= shift + (int(rng.uniform(0.0, squeeze) * w) if squeeze else 0)
-                    break
+            shift = touching_shift(field, piece, top, left, w // 2)
+            if shift is not None:
+                left -= shift + (int(rng.uniform(0.0, squeeze) * w) if squeeze else 0)
         region = field[top : top + h, left : left + w]
         np.maximum(region, piece, out=region)
         boxes.append((left, top, w, h))
