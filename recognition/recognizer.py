@@ -36,7 +36,16 @@ from .groups import (
 )
 from .imageio import ImageSource, load_image
 from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
-from .segment import SPLIT_ASPECT, Group, cuts_by_count, group_digits, split_lines
+from .segment import (
+    BRIDGE_INK,
+    SPLIT_ASPECT,
+    Group,
+    bridge_labels,
+    cuts_by_count,
+    group_digits,
+    split_lines,
+)
+from .shapes import long_up_stroke_one
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
@@ -253,7 +262,7 @@ class Recognizer:
 
     def answer(self, digit: np.ndarray, top_k: int = 3) -> Prediction:
         """The :class:`Prediction` for one ``(28, 28)`` network input."""
-        probabilities = self.classify(digit[None])[0]
+        probabilities = with_shapes(digit, self.classify(digit[None])[0])
         digits = probabilities[:NOT_DIGIT_OUTPUT]
         not_digit = float(probabilities[NOT_DIGIT_OUTPUT])
         order = np.argsort(-digits, kind="stable")[: max(1, min(top_k, 10))]
@@ -316,13 +325,14 @@ class Recognizer:
         others: list[float | None] = []  # the typical width of the line's other single digits
         lines_found = split_lines(ink_map.components)
         tallest = max(_height(line) for line in lines_found)
+        bridges = bridge_labels(ink_map.ink, ink_map.components)
         for index, line in enumerate(lines_found):
             if _height(line) < EDGE_LINE * tallest and all(
                 part.at_edge(ink_map.ink.shape) for part in line
             ):  # the rim of a shadow or of the page where it leaves the frame
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
-            groups = group_digits(line)
+            groups = group_digits(line, bridges, lambda joint: self._one_digit(ink_map, joint))
             single = [g for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median([g.width for g in single])) if single else None
             used = {id(part) for group in groups for part in group.parts}
@@ -386,10 +396,22 @@ class Recognizer:
         ):
             if place in whole:  # a whole group: its classification from the batch
                 cache = {spans[0]: (whole[place], probabilities_of[place])}
+            if len(spans) == 2 and all(
+                np.argmax((cache[span][1] if joint is None else joint)[:NOT_DIGIT_OUTPUT]) == 1
+                for span, joint in zip(spans, chosen, strict=True)
+            ):  # "11": or the two legs of one 1 written as a tall "Λ"?
+                digit = to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew)
+                probabilities = with_shapes(digit, self.classify(digit[None])[0])
+                if (
+                    probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD
+                    and np.argmax(probabilities[:NOT_DIGIT_OUTPUT]) == 1
+                    and long_up_stroke_one(digit)
+                ):
+                    spans, chosen = [(0, ink.shape[1])], [probabilities]
+                    cache = {spans[0]: (digit, probabilities)}
             for span, joint in zip(spans, chosen, strict=True):
                 digit, probabilities = cache[span]
-                if joint is not None:
-                    probabilities = joint
+                probabilities = with_shapes(digit, probabilities if joint is None else joint)
                 piece = piece_ink(ink, span)
                 rows = np.flatnonzero((piece > 0.25).any(axis=1))
                 cols = np.flatnonzero((piece > 0.25).any(axis=0))
@@ -410,6 +432,14 @@ class Recognizer:
         read = [lines[index] for index in sorted(lines)]
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
         return NumberReading(read, reason=reason, skipped=skipped)
+
+    def _one_digit(self, ink_map: InkMap, group: Group) -> bool:
+        """Whether the classifier takes ``group`` (pieces that a faint stroke joins) for one
+        digit, not "not a digit"."""
+        ink, _, _ = isolated_window(ink_map, group.parts, GROUP_MARGIN)
+        digit = to_mnist(ink, self.deskew)
+        probabilities = with_shapes(digit, self.classify(digit[None])[0])
+        return bool(probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD)
 
     def _plan(
         self, ink: np.ndarray, group: Group, digit_width: float | None, heads: np.ndarray | None
@@ -545,6 +575,21 @@ class Recognizer:
         return winner[1], winner[2]
 
 
+def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The classifier's ``(11,)`` ``probabilities`` for the ``(28, 28)`` input ``digit``,
+    or, when it refuses a 1 written as a tall "Λ" (:func:`~recognition.shapes.
+    long_up_stroke_one`, its best digit a 1), its digits' probabilities alone, renormalised
+    (the "not a digit" output set to 0)."""
+    if (
+        probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD
+        or int(np.argmax(probabilities[:NOT_DIGIT_OUTPUT])) != 1
+        or not long_up_stroke_one(digit)
+    ):
+        return probabilities
+    digits = probabilities[:NOT_DIGIT_OUTPUT]
+    return np.append(digits / max(float(digits.sum()), 1e-12), 0.0).astype(np.float32)
+
+
 def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
     """``count`` column spans across ``ink`` ``(H, W)``, cut at the weakest column within a
     tenth of the width of each even division."""
@@ -657,8 +702,19 @@ def isolated_window(
     wanted = np.zeros(int(labels.max()) + 1, dtype=bool)  # (the parts' labels are in it)
     wanted[[part.label for part in parts]] = True
     mask = wanted[labels]
-    rim = ndimage.binary_dilation(mask, iterations=2) & (labels == 0)
-    return np.where(mask | rim, ink_map.ink[window], 0.0).astype(np.float32), top, left
+    keep = mask | (ndimage.binary_dilation(mask, iterations=2) & (labels == 0))
+    ink = ink_map.ink[window]
+    if len(parts) >= 2:
+        # the faint strokes that join the parts (a calligraphic hand's hairlines, fainter
+        # than any piece), not passing through other pieces: where they meet two parts
+        faint, _ = ndimage.label((ink > BRIDGE_INK) & (mask | (labels == 0)), np.ones((3, 3)))
+        reached = np.zeros((int(faint.max()) + 1, len(parts)), dtype=bool)
+        for index, part in enumerate(parts):
+            reached[faint[labels == part.label], index] = True
+        bridges = reached.sum(axis=1) >= 2
+        bridges[0] = False
+        keep |= bridges[faint]
+    return np.where(keep, ink, 0.0).astype(np.float32), top, left
 
 
 def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:

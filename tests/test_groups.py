@@ -238,6 +238,16 @@ def test_even_spans_cut_at_the_weakest_column_near_each_division():
     assert recognizer_module._even_spans(ink, 1) == [(0, 90)]
 
 
+@pytest.mark.parametrize("name", ["number_1066_other_hand.png", "number_11_other_hand.png"])
+def test_a_one_written_as_a_tall_lambda_is_one_digit_in_a_number(name):
+    """A 1 written as a tall "Λ" (a held-out hand from France): the group reader and the cut
+    reader both took its two legs for "11" ("11066", "1111"), or the classifier refused it
+    and it was dropped. Known by its shape (recognition.shapes), it is one 1."""
+    expected = name.split("_")[1]
+    reading = Recognizer.load().read_number(ROOT / "examples" / "images" / name)
+    assert reading.number == expected
+
+
 @pytest.mark.parametrize("name", ["number_49940_other_hand.png", "number_68669_other_hand.png"])
 def test_touching_digits_narrower_than_the_line_suggests_are_read(name):
     """Two italic digits that overlap ("49" in 49940, "86" in 68669, written in held-out

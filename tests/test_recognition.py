@@ -108,14 +108,47 @@ def test_hairlines_between_thick_strokes_are_restored_and_faint_remains_are_not(
     assert norm.restore_hairlines(single) is single
 
 
-@pytest.mark.parametrize("name", ["number_8962_hairlines.png", "number_36_hairlines.png"])
+@pytest.mark.parametrize(
+    "name", ["number_8962_hairlines.png", "number_36_hairlines.png", "number_3742_hairlines.png"]
+)
 def test_numbers_written_with_hairlines_keep_every_digit(recognizer, name):
     """Numbers in a calligraphic school hand (a held-out handwriting font, photographed):
     scaled to 28x28, the hairlines of its 2 and 3 faded and the digits were refused as "not
-    a digit" and dropped ("896", "6") until they were restored."""
+    a digit" and dropped ("896", "6") until they were restored; its 4, whose two strokes
+    only a hairline joins, was read as two 1s ("37112") until a faint stroke joined them."""
     expected = name.split("_")[1]
     examples = Path(__file__).resolve().parent.parent / "examples" / "images"
     assert recognizer.read_number(examples / name).number == expected
+
+
+def test_pieces_a_faint_stroke_joins_are_one_digit():
+    """Two strokes joined only by a hairline fainter than any piece (an open 4 in a
+    calligraphic hand) are one digit when together they are narrow enough for one, and the
+    hairline stays in the digit's ink; strokes as far apart as two digits stay two, and so
+    do strokes the classifier does not take for one digit together."""
+    from recognition.recognizer import isolated_window
+    from recognition.segment import bridge_labels, group_digits, split_lines
+
+    def groups(gap: int) -> tuple[list, list, norm.InkMap]:
+        ink = np.zeros((100, 160), dtype=np.float32)
+        ink[20:62, 30:36] = 1.0  # the 4's left stroke
+        ink[20:80, 42 + gap : 50 + gap] = 1.0  # its stem
+        ink[60:63, 36 : 42 + gap] = 0.2  # the hairline bar, below the pieces' threshold
+        ink_map = norm.ink_components(ink)
+        assert len(ink_map.components) == 2
+        (line,) = split_lines(ink_map.components)
+        bridges = bridge_labels(ink_map.ink, ink_map.components)
+        refused = group_digits(line, bridges, lambda joint: False)  # not one digit
+        assert len(refused) == 2
+        return group_digits(line), group_digits(line, bridges, lambda joint: True), ink_map
+
+    alone, joined, ink_map = groups(0)
+    assert len(alone) == 2 and len(joined) == 1
+    window, top, left = isolated_window(ink_map, joined[0].parts)
+    assert window[61 - top, 39 - left] == pytest.approx(0.2)  # the bar is kept
+    assert isolated_window(ink_map, joined[0].parts[:1])[0].max() == 1.0
+    alone, joined, _ = groups(45)  # 80 pixels wide for 60 tall: two digits
+    assert len(alone) == 2 and len(joined) == 2
 
 
 def test_uneven_light_is_flattened():

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from recognition import Recognizer
+from recognition.normalize import to_mnist
+from recognition.shapes import long_up_stroke_one
 from training.fonts import (
     FAMILIES,
     HELD_OUT,
@@ -48,13 +51,50 @@ def test_drawn_styles_are_read(recognizer, style):
     nearly as long as its stem, at 30-45 degrees, has a plain 7's shape: 15 of these 25 (10
     before the "Λ" 1s were trained on, 4 before the font stage); a model that read 46 of 50
     of them read MNIST's 7s worse (README). A 1 whose up-stroke starts near its foot (a
-    "Λ", as some hands in Europe write it; refused as not a digit before): 17 (12 before)."""
+    "Λ", as some hands in Europe write it; refused as not a digit before): 23 (12 before
+    the "Λ" 1s were trained on, 17 before the refused ones were known by their shape)."""
     rng = np.random.default_rng(sum(map(ord, style)))
     label = DRAWN_STYLES[style]
     read = [recognizer.predict(render(drawn_digit(style, rng), "paper", rng)) for _ in range(25)]
     right = sum(answer.label == label for answer in read)
-    least = {"1 long flag": 12, "1 up-stroke from the foot": 15}.get(style, 21)
+    least = {"1 long flag": 12}.get(style, 21)
     assert right >= least, f"{style}: {[a.label for a in read]}"
+
+
+def _drawn(strokes: list[list[tuple[float, float]]]) -> np.ndarray:
+    """A (28, 28) network input of pen strokes given in a unit box (x right, y down)."""
+    canvas = Image.new("L", (112, 112))
+    draw = ImageDraw.Draw(canvas)
+    for stroke in strokes:
+        draw.line([(16 + 80 * x, 16 + 80 * y) for x, y in stroke], fill=255, width=9)
+    return to_mnist(np.asarray(canvas, dtype=np.float32) / 255)
+
+
+def test_a_one_written_as_a_tall_lambda_is_known_by_its_shape(mnist):
+    """``shapes.long_up_stroke_one`` finds the 1 whose up-stroke starts near its foot (82 of
+    100 drawn ones, measured) and nothing else: no other drawn style, no letter A, caret,
+    lambda or V, no "11" leaning together at the top, and 3 of MNIST's 10,000 test digits."""
+    rng = np.random.default_rng(5)
+
+    def found(style: str, count: int = 40) -> int:
+        return sum(long_up_stroke_one(to_mnist(drawn_digit(style, rng))) for _ in range(count))
+
+    assert found("1 up-stroke from the foot") >= 28
+    for style in DRAWN_STYLES:
+        if DRAWN_STYLES[style] != 1 or style == "1 long flag":
+            assert found(style, 20) == 0, style
+    assert long_up_stroke_one(_drawn([[(0.0, 0.75), (0.55, 0.0), (0.6, 1.0)]]))  # the 1
+    for strokes in (
+        [[(0.1, 1), (0.5, 0), (0.9, 1)], [(0.28, 0.6), (0.72, 0.6)]],  # A
+        [[(0.1, 1), (0.5, 0), (0.9, 1)]],  # a caret, a Λ: the legs part evenly
+        [[(0.1, 0), (0.9, 1)], [(0.5, 0.45), (0.1, 1)]],  # λ
+        [[(0.1, 0), (0.5, 1), (0.9, 0)]],  # V
+        [[(0.0, 0.75), (0.55, 0.0), (0.6, 1.0)], [(0.1, 0.8), (0.6, 0.8)]],  # an open 4
+        [[(0.3, 0.0), (0.0, 1.0)], [(0.3, 0.0), (0.45, 1.0)]],  # "11" touching at the top
+    ):
+        assert not long_up_stroke_one(_drawn(strokes)), strokes
+    _, (images, _) = mnist
+    assert sum(long_up_stroke_one(image / 255.0) for image in images[:3000]) <= 3
 
 
 @pytest.mark.parametrize("name, factors", [("stretched", STRETCH), ("squeezed", SQUEEZE)])

@@ -1,0 +1,88 @@
+"""Shapes the classifier cannot be taught without losing MNIST's own digits.
+
+The continental 1 is written with a long up-stroke that starts near the foot and runs up to
+the top of the stem: a tall "Λ" whose right leg is the stem. MNIST's writers never wrote it.
+Taught to the classifier strongly enough to read it, the classifier also read MNIST's 7s with
+drooping bars as 1s; so it reads most of them and refuses the rest as "not a digit", and the
+number readers take its two legs for two 1s ("11"). :func:`long_up_stroke_one` recognises the
+shape itself, so that a refused "Λ" whose best digit is 1, or a "11" that is one such "Λ",
+reads as the 1 it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+#: The shape is measured on the network input enlarged this many times (84x84).
+ZOOM = 3
+#: Ink above this level (of 1) is a stroke.
+STROKE_LEVEL = 0.3
+#: At least this share of the top rows (APEX of the height) is one stroke: the legs meet.
+APEX, APEX_SHARE = 0.15, 0.6
+#: The legs are apart for a stretch of rows at least LEGS of the height long, starting within
+#: the top LEGS_START of it.
+LEGS, LEGS_START = 0.35, 0.45
+#: Below the legs, at most this share of the rows holds two strokes or more (an A's legs go on).
+BELOW_TWO = 0.3
+#: The up-stroke runs down to the left by at least this much per row, and the stem runs
+#: at most STEM_SHARE of that.
+UP_STROKE_SLOPE, STEM_SHARE = 0.3, 0.6
+#: The legs part by at least this much per row (about 25 degrees), and by the end of the legs
+#: by at least SPREAD of the height: two 1s leaning together ("11" touching at the top) are
+#: nearly parallel.
+PARTING, SPREAD = 0.45, 0.2
+
+
+def _runs(row: np.ndarray) -> list[tuple[int, int]]:
+    """The ``(start, stop)`` columns of each stroke crossing a boolean row."""
+    padded = np.concatenate([[False], row, [False]]).astype(np.int8)
+    edges = np.diff(padded)
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def long_up_stroke_one(digit: np.ndarray) -> bool:
+    """Whether a ``(28, 28)`` network input is a 1 written as a tall "Λ": two strokes that
+    meet at the top, with no loop (a 0, a closed 4, an A), the left one (the up-stroke)
+    running down and away to the left, the right one (the stem) steeper, and below them one
+    leg going on alone (not a bar joining them, as an open 4's does)."""
+    big = ndimage.zoom(np.asarray(digit, dtype=np.float32), ZOOM, order=1) > STROKE_LEVEL
+    rows = np.flatnonzero(big.any(axis=1))
+    if rows.size < 10:
+        return False
+    ink = ndimage.binary_closing(big[rows[0] : rows[-1] + 1], np.ones((1, 3), dtype=bool))
+    height = ink.shape[0]
+    if ndimage.binary_fill_holes(ink).sum() > ink.sum() + 0.02 * ink.size:
+        return False  # a loop
+    runs = [_runs(row) for row in ink]
+    counts = np.array([len(r) for r in runs])
+    apex = counts[: max(1, int(APEX * height))]
+    two = np.concatenate([[0], (counts == 2).astype(np.int8), [0]])
+    starts, stops = np.flatnonzero(np.diff(two) == 1), np.flatnonzero(np.diff(two) == -1)
+    if (apex == 1).mean() < APEX_SHARE or starts.size == 0:
+        return False
+    longest = int(np.argmax(stops - starts))
+    start, stop = int(starts[longest]), int(stops[longest])
+    if start > LEGS_START * height or stop - start < LEGS * height:
+        return False
+    below = counts[stop:]
+    if below.size and (below >= 2).mean() > BELOW_TWO:
+        return False
+    if stop < height and counts[stop] == 1:
+        up_stroke_end = runs[stop - 1][0][1]
+        stem_first = runs[stop - 1][1][0]
+        alone_first, alone_last = runs[stop][0]
+        if alone_first < up_stroke_end and alone_last > stem_first:
+            return False  # one stroke joins the legs: a bar
+    rows_of_legs = np.arange(start, stop, dtype=np.float64)
+    lefts = [(runs[y][0][0] + runs[y][0][1]) / 2 for y in range(start, stop)]
+    rights = [(runs[y][1][0] + runs[y][1][1]) / 2 for y in range(start, stop)]
+    up_stroke = float(np.polyfit(rows_of_legs, lefts, 1)[0])
+    stem = float(np.polyfit(rows_of_legs, rights, 1)[0])
+    parting = stem - up_stroke
+    return (
+        up_stroke < -UP_STROKE_SLOPE
+        and abs(stem) < STEM_SHARE * abs(up_stroke)
+        and parting >= PARTING
+        and parting * (stop - start) >= SPREAD * height
+    )
