@@ -40,12 +40,12 @@ from .segment import (
     BRIDGE_INK,
     SPLIT_ASPECT,
     Group,
-    bridge_labels,
     cuts_by_count,
+    faintly_joined,
     group_digits,
     split_lines,
 )
-from .shapes import long_up_stroke_one
+from .shapes import has_loop, long_up_stroke_one
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
@@ -325,14 +325,13 @@ class Recognizer:
         others: list[float | None] = []  # the typical width of the line's other single digits
         lines_found = split_lines(ink_map.components)
         tallest = max(_height(line) for line in lines_found)
-        bridges = bridge_labels(ink_map.ink, ink_map.components)
         for index, line in enumerate(lines_found):
             if _height(line) < EDGE_LINE * tallest and all(
                 part.at_edge(ink_map.ink.shape) for part in line
             ):  # the rim of a shadow or of the page where it leaves the frame
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
-            groups = group_digits(line, bridges, lambda joint: self._one_digit(ink_map, joint))
+            groups = group_digits(line, lambda a, b: self._joined(ink_map, a, b))
             single = [g for g in groups if g.width <= SPLIT_ASPECT * g.height]
             digit_width = float(np.median([g.width for g in single])) if single else None
             used = {id(part) for group in groups for part in group.parts}
@@ -399,14 +398,13 @@ class Recognizer:
             if len(spans) == 2 and all(
                 np.argmax((cache[span][1] if joint is None else joint)[:NOT_DIGIT_OUTPUT]) == 1
                 for span, joint in zip(spans, chosen, strict=True)
-            ):  # "11": or the two legs of one 1 written as a tall "Λ"?
+            ):  # "11": or the two legs of one 1 written as a tall "Λ", or the sides of a 0?
                 digit = to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew)
                 probabilities = with_shapes(digit, self.classify(digit[None])[0])
-                if (
-                    probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD
-                    and np.argmax(probabilities[:NOT_DIGIT_OUTPUT]) == 1
-                    and long_up_stroke_one(digit)
-                ):
+                best = int(np.argmax(probabilities[:NOT_DIGIT_OUTPUT]))
+                if probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD and (
+                    (best == 1 and long_up_stroke_one(digit)) or (best != 1 and has_loop(ink))
+                ):  # (two 1s enclose nothing)
                     spans, chosen = [(0, ink.shape[1])], [probabilities]
                     cache = {spans[0]: (digit, probabilities)}
             for span, joint in zip(spans, chosen, strict=True):
@@ -433,10 +431,13 @@ class Recognizer:
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
         return NumberReading(read, reason=reason, skipped=skipped)
 
-    def _one_digit(self, ink_map: InkMap, group: Group) -> bool:
-        """Whether the classifier takes ``group`` (pieces that a faint stroke joins) for one
-        digit, not "not a digit"."""
-        ink, _, _ = isolated_window(ink_map, group.parts, GROUP_MARGIN)
+    def _joined(self, ink_map: InkMap, left: Group, right: Group) -> bool:
+        """Whether two neighbouring groups are one digit: a faint stroke joins them (an
+        open 4's hairline bar) and the classifier takes them together for one digit, not
+        "not a digit" (what a ruled line leaves joins a digit to a stray mark too)."""
+        if not faintly_joined(ink_map.ink, ink_map.labels, left, right):
+            return False
+        ink, _, _ = isolated_window(ink_map, left.parts + right.parts, GROUP_MARGIN)
         digit = to_mnist(ink, self.deskew)
         probabilities = with_shapes(digit, self.classify(digit[None])[0])
         return bool(probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD)

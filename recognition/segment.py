@@ -30,8 +30,8 @@ SPAN_MIN, SPAN_MAX = 0.15, 1.6
 #: Ink this strong still joins two pieces of one digit: a calligraphic hand's hairline (an
 #: open 4's crossbar) fades below the components' own threshold but stays above the paper's.
 BRIDGE_INK = 0.12
-#: Two neighbouring groups joined by such a bridge are one digit when their joint box is at
-#: most this many times as wide as it is tall (two digits side by side are wider).
+#: Two neighbouring groups joined by such a stroke may be one digit when their joint box is
+#: at most this many times as wide as it is tall (two digits side by side are wider).
 BRIDGE_ASPECT = 0.8
 
 
@@ -82,33 +82,30 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     return [lines[i] for i in order]
 
 
-def bridge_labels(ink: np.ndarray, components: list[Component]) -> dict[int, int]:
-    """For each component (by its label in the ink map), the piece of faint ink it lies in:
-    the connected pixels of the ``(H, W)`` ``ink`` above BRIDGE_INK. Two components in the
-    same piece are joined by a faint stroke."""
-    faint, _ = ndimage.label(ink > BRIDGE_INK, structure=np.ones((3, 3), dtype=bool))
-    found = {}
-    for c in components:
-        window = faint[c.top : c.bottom, c.left : c.right]
-        inked = window[ink[c.top : c.bottom, c.left : c.right] > 0.5]
-        found[c.label] = int(inked[0]) if inked.size else -c.label
-    return found
+def faintly_joined(ink: np.ndarray, labels: np.ndarray, left: Group, right: Group) -> bool:
+    """Whether faint ink (above BRIDGE_INK in the ``(H, W)`` ``ink``) joins the groups
+    ``left`` and ``right`` within their joint box (``labels``: the ink map's ``(H, W)``
+    component labels)."""
+    joint = Group.of(left.parts + right.parts)
+    window = (slice(joint.top, joint.bottom), slice(joint.left, joint.right))
+    faint, _ = ndimage.label(ink[window] > BRIDGE_INK, structure=np.ones((3, 3), dtype=bool))
+    inside = labels[window]
+    pieces = [faint[np.isin(inside, [p.label for p in g.parts])] for g in (left, right)]
+    return bool(np.intersect1d(pieces[0][pieces[0] > 0], pieces[1][pieces[1] > 0]).size)
 
 
 def group_digits(
-    line: list[Component],
-    bridges: dict[int, int] | None = None,
-    accept: Callable[[Group], bool] | None = None,
+    line: list[Component], join: Callable[[Group, Group], bool] | None = None
 ) -> list[Group]:
     """Join the pieces of each digit in one line and order the digits left to right.
 
     Two pieces join when they overlap horizontally by half of the narrower one, unless both
     are nearly as tall as the line (then they are two digits side by side, unless they
-    overlap almost entirely). Neighbours joined by a faint stroke (the same piece in
-    ``bridges``, from :func:`bridge_labels`) join when together they are narrow for one
-    digit and ``accept`` (when given) takes the joint group for one (what a ruled line
-    leaves joins a digit to a stray mark too). Pieces much shorter than the line's digits
-    that join nothing (dots, dashes, specks) are dropped.
+    overlap almost entirely). Neighbours that together are narrow for one digit join when
+    ``join(left, right)`` says so (the recognizer's: a faint stroke joins them, see
+    :func:`faintly_joined`, and the classifier takes them together for one digit). Pieces
+    much shorter than the line's digits that join nothing (dots, dashes, specks) are
+    dropped.
     """
     line_height = float(np.median([c.height for c in line])) if line else 0.0
     tallest = max((c.height for c in line), default=0)
@@ -129,26 +126,20 @@ def group_digits(
         if not joined:
             groups.append([part])
     digits = [Group.of(parts) for parts in groups]
-    if bridges:
-        digits = _join_bridged(digits, bridges, accept)
+    if join is not None:
+        digits = _join_narrow(digits, join)
     return _join_fragments(digits, line_height)
 
 
-def _join_bridged(
-    digits: list[Group], bridges: dict[int, int], accept: Callable[[Group], bool] | None
-) -> list[Group]:
-    """Join neighbouring groups that a faint stroke connects (``bridges``) when their joint
-    box is no wider than BRIDGE_ASPECT times its height and ``accept`` takes it."""
+def _join_narrow(digits: list[Group], join: Callable[[Group, Group], bool]) -> list[Group]:
+    """Join neighbouring groups whose joint box is no wider than BRIDGE_ASPECT times its
+    height when ``join`` takes them for one digit."""
     result = list(digits)
     index = 0
     while index + 1 < len(result):
         left, right = result[index], result[index + 1]
-        shared = {bridges.get(p.label) for p in left.parts} & {
-            bridges.get(p.label) for p in right.parts
-        }
         joint = Group.of(left.parts + right.parts)
-        narrow = joint.width <= BRIDGE_ASPECT * joint.height
-        if shared - {None} and narrow and (accept is None or accept(joint)):
+        if joint.width <= BRIDGE_ASPECT * joint.height and join(left, right):
             result[index : index + 2] = [joint]
         else:
             index += 1

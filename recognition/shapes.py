@@ -34,6 +34,36 @@ UP_STROKE_SLOPE, STEM_SHARE = 0.3, 0.6
 PARTING, SPREAD = 0.45, 0.2
 
 
+#: An enclosed hole at least this share of the ink's box (at ZOOM) is a loop.
+LOOP_SHARE = 0.05
+
+
+def _stroke_image(digit: np.ndarray) -> np.ndarray:
+    """The strokes of a ``(28, 28)`` network input, enlarged ZOOM times and cropped to
+    their rows: ``(h, 84)`` bool."""
+    big = ndimage.zoom(np.asarray(digit, dtype=np.float32), ZOOM, order=1) > STROKE_LEVEL
+    rows = np.flatnonzero(big.any(axis=1))
+    if rows.size == 0:
+        return big[:0]
+    return ndimage.binary_closing(big[rows[0] : rows[-1] + 1], np.ones((1, 3), dtype=bool))
+
+
+def _hole_share(ink: np.ndarray) -> float:
+    """The share of the ``(h, w)`` bool ink's image that its strokes enclose."""
+    return float(ndimage.binary_fill_holes(ink).sum() - ink.sum()) / max(1, ink.size)
+
+
+def has_loop(ink: np.ndarray) -> bool:
+    """Whether the strokes of ``ink`` (``(H, W)`` in [0, 1], 1 = ink: a group's ink as found,
+    before it is made 28x28, where a narrow 0's strokes would run together) enclose a hole
+    of at least LOOP_SHARE of their box (a 0, 6, 8, 9; two 1s side by side never do)."""
+    strokes = np.asarray(ink) > STROKE_LEVEL
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    if rows.size == 0:
+        return False
+    return _hole_share(strokes[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]) >= LOOP_SHARE
+
+
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:
     """The ``(start, stop)`` columns of each stroke crossing a boolean row."""
     padded = np.concatenate([[False], row, [False]]).astype(np.int8)
@@ -46,13 +76,9 @@ def long_up_stroke_one(digit: np.ndarray) -> bool:
     meet at the top, with no loop (a 0, a closed 4, an A), the left one (the up-stroke)
     running down and away to the left, the right one (the stem) steeper, and below them one
     leg going on alone (not a bar joining them, as an open 4's does)."""
-    big = ndimage.zoom(np.asarray(digit, dtype=np.float32), ZOOM, order=1) > STROKE_LEVEL
-    rows = np.flatnonzero(big.any(axis=1))
-    if rows.size < 10:
-        return False
-    ink = ndimage.binary_closing(big[rows[0] : rows[-1] + 1], np.ones((1, 3), dtype=bool))
+    ink = _stroke_image(digit)
     height = ink.shape[0]
-    if ndimage.binary_fill_holes(ink).sum() > ink.sum() + 0.02 * ink.size:
+    if height < 10 or _hole_share(ink) > 0.02:
         return False  # a loop
     runs = [_runs(row) for row in ink]
     counts = np.array([len(r) for r in runs])

@@ -238,11 +238,14 @@ def test_even_spans_cut_at_the_weakest_column_near_each_division():
     assert recognizer_module._even_spans(ink, 1) == [(0, 90)]
 
 
-@pytest.mark.parametrize("name", ["number_1066_other_hand.png", "number_11_other_hand.png"])
-def test_a_one_written_as_a_tall_lambda_is_one_digit_in_a_number(name):
+@pytest.mark.parametrize(
+    "name", ["number_1066_other_hand.png", "number_11_other_hand.png", "number_00_other_hand.png"]
+)
+def test_a_group_read_as_11_that_is_one_digit(name):
     """A 1 written as a tall "Λ" (a held-out hand from France): the group reader and the cut
     reader both took its two legs for "11" ("11066", "1111"), or the classifier refused it
-    and it was dropped. Known by its shape (recognition.shapes), it is one 1."""
+    and it was dropped. Known by its shape (recognition.shapes), it is one 1. A narrow
+    slanted 0 (a held-out felt-tip hand) was read "11" too ("110"): two 1s enclose nothing."""
     expected = name.split("_")[1]
     reading = Recognizer.load().read_number(ROOT / "examples" / "images" / name)
     assert reading.number == expected

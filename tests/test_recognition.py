@@ -127,26 +127,30 @@ def test_pieces_a_faint_stroke_joins_are_one_digit():
     hairline stays in the digit's ink; strokes as far apart as two digits stay two, and so
     do strokes the classifier does not take for one digit together."""
     from recognition.recognizer import isolated_window
-    from recognition.segment import bridge_labels, group_digits, split_lines
+    from recognition.segment import faintly_joined, group_digits, split_lines
 
-    def groups(gap: int) -> tuple[list, list, norm.InkMap]:
+    def groups(gap: int, bar: float = 0.2) -> tuple[list, list, norm.InkMap]:
         ink = np.zeros((100, 160), dtype=np.float32)
         ink[20:62, 30:36] = 1.0  # the 4's left stroke
         ink[20:80, 42 + gap : 50 + gap] = 1.0  # its stem
-        ink[60:63, 36 : 42 + gap] = 0.2  # the hairline bar, below the pieces' threshold
+        ink[60:63, 36 : 42 + gap] = bar  # the hairline bar, below the pieces' threshold
         ink_map = norm.ink_components(ink)
         assert len(ink_map.components) == 2
         (line,) = split_lines(ink_map.components)
-        bridges = bridge_labels(ink_map.ink, ink_map.components)
-        refused = group_digits(line, bridges, lambda joint: False)  # not one digit
-        assert len(refused) == 2
-        return group_digits(line), group_digits(line, bridges, lambda joint: True), ink_map
+
+        def join(left, right):
+            return faintly_joined(ink_map.ink, ink_map.labels, left, right)
+
+        assert len(group_digits(line, lambda left, right: False)) == 2  # not one digit
+        return group_digits(line), group_digits(line, join), ink_map
 
     alone, joined, ink_map = groups(0)
     assert len(alone) == 2 and len(joined) == 1
     window, top, left = isolated_window(ink_map, joined[0].parts)
     assert window[61 - top, 39 - left] == pytest.approx(0.2)  # the bar is kept
     assert isolated_window(ink_map, joined[0].parts[:1])[0].max() == 1.0
+    alone, joined, _ = groups(0, bar=0.05)  # paper, not a hairline
+    assert len(joined) == 2
     alone, joined, _ = groups(45)  # 80 pixels wide for 60 tall: two digits
     assert len(alone) == 2 and len(joined) == 2
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from recognition import Recognizer
 from recognition.normalize import to_mnist
-from recognition.shapes import long_up_stroke_one
+from recognition.shapes import has_loop, long_up_stroke_one
 from training.fonts import (
     FAMILIES,
     HELD_OUT,
@@ -95,6 +95,25 @@ def test_a_one_written_as_a_tall_lambda_is_known_by_its_shape(mnist):
         assert not long_up_stroke_one(_drawn(strokes)), strokes
     _, (images, _) = mnist
     assert sum(long_up_stroke_one(image / 255.0) for image in images[:3000]) <= 3
+
+
+def test_a_loop_is_told_from_two_strokes():
+    """``shapes.has_loop`` on a group's ink: a narrow slanted 0 encloses a hole, two 1s side
+    by side, leaning together or touching at the top, do not."""
+    canvas = Image.new("L", (60, 100))
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse([15, 5, 45, 95], outline=255, width=6)
+    narrow_zero = np.asarray(canvas.rotate(15), dtype=np.float32) / 255
+    assert has_loop(narrow_zero)
+    for strokes in (
+        [[(10, 5), (10, 95)], [(40, 5), (40, 95)]],
+        [[(30, 5), (5, 95)], [(30, 5), (50, 95)]],
+    ):
+        canvas = Image.new("L", (60, 100))
+        draw = ImageDraw.Draw(canvas)
+        for stroke in strokes:
+            draw.line(stroke, fill=255, width=6)
+        assert not has_loop(np.asarray(canvas, dtype=np.float32) / 255)
 
 
 @pytest.mark.parametrize("name, factors", [("stretched", STRETCH), ("squeezed", SQUEEZE)])
