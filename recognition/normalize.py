@@ -895,6 +895,11 @@ def _box_sides(labels: np.ndarray, level_rules: np.ndarray) -> np.ndarray:
 RULE_LEVEL = 0.6
 
 
+#: Upright lines at least this share of the other ink's stroke width (:func:`stroke_width`)
+#: thick, without level rules beside them, are pen strokes (1s), not a printed box's sides.
+PEN_LINE = 0.7
+
+
 def remove_rules(ink: np.ndarray, level: float = 0.25) -> np.ndarray:
     """``(H, W)`` ink without the ruled lines of notebook paper or a form: thin lines (at most
     a fortieth of the image thick), level or upright, two or more across at least 40 % of the
@@ -977,8 +982,13 @@ def _rules(mask: np.ndarray) -> np.ndarray:
         shortest = 0.4 if axis == 1 else 0.5
         if axis == 0 and not rules.any():
             # Upright lines without level ones: a printed box's sides are hairlines, a row
-            # of tall 1s ("1111") is pen strokes.
+            # of tall 1s ("1111") is pen strokes: thicker than a hairline, or as thick as
+            # the other ink's strokes (1s written with a fine pen, cropped tight).
             lengths[thickness > max(3, across // 150)] = 0.0
+            lines = ndimage.binary_dilation((lengths >= shortest)[labels], iterations=2)
+            if lines.any() and (mask & ~lines).any():
+                pen = stroke_width((mask & ~lines).astype(np.float32))
+                lengths[thickness >= PEN_LINE * pen] = 0.0
         family = int((lengths >= shortest).sum()) >= 2
         long_lines = lengths >= (shortest if family else 0.9)
         if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
@@ -1098,7 +1108,7 @@ def drop_specks(components: list[Component], height: int, width: int) -> list[Co
         c
         for c in components
         if not (c.width > 0.6 * width and c.height < 0.08 * c.width)
-        and not (c.height > 0.6 * height and c.width < 0.08 * c.height)
+        and not (c.height > 0.9 * height and c.width < 0.08 * c.height)
     ] or components
     if not kept:
         return []

@@ -399,8 +399,7 @@ class Recognizer:
                 np.argmax((cache[span][1] if joint is None else joint)[:NOT_DIGIT_OUTPUT]) == 1
                 for span, joint in zip(spans, chosen, strict=True)
             ):  # "11": or the two legs of one 1 written as a tall "Λ", or the sides of a 0?
-                digit = to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew)
-                probabilities = with_shapes(digit, self.classify(digit[None])[0])
+                digit, probabilities = self._read_whole(piece_ink(ink, (0, ink.shape[1])))
                 best = int(np.argmax(probabilities[:NOT_DIGIT_OUTPUT]))
                 if probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD and (
                     (best == 1 and long_up_stroke_one(digit)) or (best != 1 and has_loop(ink))
@@ -438,9 +437,14 @@ class Recognizer:
         if not faintly_joined(ink_map.ink, ink_map.labels, left, right):
             return False
         ink, _, _ = isolated_window(ink_map, left.parts + right.parts, GROUP_MARGIN)
-        digit = to_mnist(ink, self.deskew)
-        probabilities = with_shapes(digit, self.classify(digit[None])[0])
+        _, probabilities = self._read_whole(ink)
         return bool(probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD)
+
+    def _read_whole(self, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One group's ``(H, W)`` ink read as one digit: its ``(28, 28)`` input and
+        ``(11,)`` probabilities (:func:`with_shapes`)."""
+        digit = to_mnist(ink, self.deskew)
+        return digit, with_shapes(digit, self.classify(digit[None])[0])
 
     def _plan(
         self, ink: np.ndarray, group: Group, digit_width: float | None, heads: np.ndarray | None

@@ -6,7 +6,8 @@ Taught to the classifier strongly enough to read it, the classifier also read MN
 drooping bars as 1s; so it reads most of them and refuses the rest as "not a digit", and the
 number readers take its two legs for two 1s ("11"). :func:`long_up_stroke_one` recognises the
 shape itself, so that a refused "Λ" whose best digit is 1, or a "11" that is one such "Λ",
-reads as the 1 it is.
+reads as the 1 it is. :func:`has_loop` tells a narrow slanted 0, whose two sides the readers
+also take for "11", from two 1s: two 1s enclose nothing.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ UP_STROKE_SLOPE, STEM_SHARE = 0.3, 0.6
 #: by at least SPREAD of the height: two 1s leaning together ("11" touching at the top) are
 #: nearly parallel.
 PARTING, SPREAD = 0.45, 0.2
-
-
-#: An enclosed hole at least this share of the ink's box (at ZOOM) is a loop.
+#: The "Λ" encloses no more than this share of its box (a 0, a closed 4 or an A does).
+NO_LOOP = 0.02
+#: A hole the strokes enclose, at least this share of their box, is a loop (:func:`has_loop`).
 LOOP_SHARE = 0.05
 
 
@@ -78,7 +79,7 @@ def long_up_stroke_one(digit: np.ndarray) -> bool:
     leg going on alone (not a bar joining them, as an open 4's does)."""
     ink = _stroke_image(digit)
     height = ink.shape[0]
-    if height < 10 or _hole_share(ink) > 0.02:
+    if height < 10 or _hole_share(ink) > NO_LOOP:
         return False  # a loop
     runs = [_runs(row) for row in ink]
     counts = np.array([len(r) for r in runs])

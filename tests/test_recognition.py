@@ -543,6 +543,24 @@ def test_a_printed_box_around_a_number_is_removed_whole():
     assert cleaned[60:100, 250:258].min() == 1.0
 
 
+@pytest.mark.parametrize("pen", [3, 4, 8])
+def test_upright_ones_written_with_a_fine_pen_in_a_tight_crop_stay(recognizer, pen):
+    """A number written with a fine pen and cropped tight: its upright 1s span most of the
+    image's height and are thin. Two of them were taken for a family of upright rules and
+    erased (pens 3-4: "70" for "1701"), and one alone for a page's edge and dropped (pen 8).
+    Lines as thick as the other strokes are pen strokes; a line the image's full height
+    beside the number is still left out."""
+    image = Image.new("L", (600, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(60, 40), (60, 160)], fill=0, width=pen)  # 1
+    draw.line([(130, 40), (230, 40), (170, 160)], fill=0, width=pen)  # 7
+    draw.ellipse([300, 40, 380, 160], outline=0, width=pen)  # 0
+    draw.line([(460, 40), (460, 160)], fill=0, width=pen)  # 1
+    assert recognizer.read_number(np.asarray(image)).number == "1701"
+    draw.line([(20, 0), (20, 199)], fill=0, width=pen)  # a page's edge, a margin's line
+    assert recognizer.read_number(np.asarray(image)).number == "1701"
+
+
 def test_median3_is_scipys_3x3_median():
     from scipy import ndimage
 
