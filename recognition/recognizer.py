@@ -382,10 +382,11 @@ class Recognizer:
         ):
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
             plan = self._plan(ink, group, digit_width, group_heads)
+            reading = best_reading(np.exp(group_heads))[0]
             if (
                 plan is not None
-                and self._cut_alone(ink, group, digit_width)
-                == (best_reading(np.exp(group_heads))[0])
+                and reading != [1, 1]  # (a V, a U: two strokes the classifier refused)
+                and self._cut_alone(ink, group, digit_width) == reading
             ):
                 plans[place] = plan
                 del whole[place]

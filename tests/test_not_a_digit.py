@@ -134,6 +134,22 @@ def test_numbers_skip_marks_that_are_not_digits(recognizer):
     assert 110 <= xs[0] <= 140 and 400 <= xs[1] <= 440
 
 
+@pytest.mark.parametrize("pen", [10, 14])
+def test_a_v_in_a_number_is_not_two_ones(recognizer, pen):
+    """A letter V between digits: the classifier refuses it, but the group reader and the
+    cut reader both read its two strokes as "11", and it was read so ("17110"). A refused
+    group is not cut into "11" (a 1 written as a tall "Λ" is known by its shape instead)."""
+    image = Image.new("L", (560, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(60, 40), (60, 160)], fill=0, width=pen)  # 1
+    draw.line([(130, 40), (230, 40), (170, 160)], fill=0, width=pen)  # 7
+    draw.line([(280, 40), (330, 160), (380, 40)], fill=0, width=pen, joint="curve")  # V
+    draw.ellipse([440, 40, 520, 160], outline=0, width=pen)  # 0
+    reading = recognizer.read_number(np.asarray(image))
+    assert reading.number == "170"
+    assert [s.reason for s in reading.skipped] == ["not a digit"]
+
+
 def test_app_says_not_a_digit_through_the_api(app_url, tmp_path):
     path = tmp_path / "star.png"
     drawing("star").save(path)
