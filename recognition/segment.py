@@ -27,6 +27,8 @@ CUT_PENALTY = 1.0
 WIDTH_PENALTY = 1.5
 #: A piece of a group may hold one digit when it is this many times the group's height wide.
 SPAN_MIN, SPAN_MAX = 0.15, 1.6
+#: Pieces at least this share of the tallest one's height make the lines (:func:`split_lines`).
+LINE_TALL = 0.5
 #: Ink this strong still joins two pieces of one digit: a calligraphic hand's hairline (an
 #: open 4's crossbar) fades below the components' own threshold but stays above the paper's.
 BRIDGE_INK = 0.12
@@ -56,30 +58,54 @@ def _overlap(start_a: int, stop_a: int, start_b: int, stop_b: int) -> int:
     return max(0, min(stop_a, stop_b) - max(start_a, start_b))
 
 
+def _shared(a: Box, b: Box) -> float:
+    """How much two boxes overlap vertically, as a share of the shorter one's height."""
+    return _overlap(a.top, a.bottom, b.top, b.bottom) / max(1, min(a.height, b.height))
+
+
 def split_lines(components: list[Component]) -> list[list[Component]]:
     """Group components into text lines, top to bottom.
 
-    Tall components are placed first; each joins the line it overlaps vertically by at least
-    half of the smaller height, or starts a new line.
+    The tall pieces (at least LINE_TALL of the tallest one's height) are taken left to
+    right; each joins the line whose last piece it overlaps vertically by at least half of
+    the smaller height, or starts a new one, so that a line may slope (a number written
+    uphill: each digit overlaps its neighbour, not the first digit). Each smaller piece
+    then joins the line of the tall piece nearest to it that it overlaps by half its own
+    height, or starts a line of its own. Lines are ordered by their pieces' mean height on
+    the page.
     """
+    if not components:
+        return []
+    tallest = max(c.height for c in components)
+    tall = sorted((c for c in components if c.height >= LINE_TALL * tallest), key=lambda c: c.left)
     lines: list[list[Component]] = []
-    spans: list[list[int]] = []
-    for part in sorted(components, key=lambda c: -c.height):
-        best, best_overlap = None, 0.0
-        for index, (top, bottom) in enumerate(spans):
-            shared = _overlap(part.top, part.bottom, top, bottom)
-            ratio = shared / max(1, min(part.height, bottom - top))
-            if ratio >= 0.5 and ratio > best_overlap:
-                best, best_overlap = index, ratio
+    for part in tall:
+        best, best_shared = None, 0.0
+        for index, line in enumerate(lines):
+            shared = _shared(part, line[-1])
+            if shared >= 0.5 and shared > best_shared:
+                best, best_shared = index, shared
         if best is None:
             lines.append([part])
-            spans.append([part.top, part.bottom])
         else:
             lines[best].append(part)
-            if part.height >= 0.5 * (spans[best][1] - spans[best][0]):
-                spans[best] = [min(spans[best][0], part.top), max(spans[best][1], part.bottom)]
-    order = sorted(range(len(lines)), key=lambda i: spans[i][0])
-    return [lines[i] for i in order]
+    placed = {id(part): index for index, line in enumerate(lines) for part in line}
+    for part in sorted(components, key=lambda c: -c.height):
+        if id(part) in placed:
+            continue
+        near = [
+            (max(0, p.left - part.right, part.left - p.right), placed[id(p)])
+            for p in tall
+            if _overlap(part.top, part.bottom, p.top, p.bottom) >= 0.5 * max(1, part.height)
+        ]
+        if near:
+            index = min(near)[1]
+            lines[index].append(part)
+        else:
+            lines.append([part])
+            index = len(lines) - 1
+        placed[id(part)] = index
+    return sorted(lines, key=lambda line: float(np.mean([(c.top + c.bottom) / 2 for c in line])))
 
 
 def faintly_joined(ink: np.ndarray, labels: np.ndarray, left: Group, right: Group) -> bool:
