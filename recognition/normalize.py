@@ -985,10 +985,11 @@ def _rules(mask: np.ndarray) -> np.ndarray:
             # of tall 1s ("1111") is pen strokes: thicker than a hairline, or as thick as
             # the other ink's strokes (1s written with a fine pen, cropped tight).
             lengths[thickness > max(3, across // 150)] = 0.0
-            lines = ndimage.binary_dilation((lengths >= shortest)[labels], iterations=2)
-            if lines.any() and (mask & ~lines).any():
-                pen = stroke_width((mask & ~lines).astype(np.float32))
-                lengths[thickness >= PEN_LINE * pen] = 0.0
+            if (lengths >= shortest).any():
+                lines = ndimage.binary_dilation((lengths >= shortest)[labels], iterations=2)
+                if (mask & ~lines).any():
+                    pen = stroke_width((mask & ~lines).astype(np.float32))
+                    lengths[thickness >= PEN_LINE * pen] = 0.0
         family = int((lengths >= shortest).sum()) >= 2
         long_lines = lengths >= (shortest if family else 0.9)
         if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
