@@ -29,6 +29,8 @@ WIDTH_PENALTY = 1.5
 SPAN_MIN, SPAN_MAX = 0.15, 1.6
 #: Pieces at least this share of the tallest one's height make the lines (:func:`split_lines`).
 LINE_TALL = 0.5
+#: A line's slope, as followed from piece to piece, is at most this (about 27 degrees).
+MAX_SLOPE = 0.5
 #: Ink this strong still joins two pieces of one digit: a calligraphic hand's hairline (an
 #: open 4's crossbar) fades below the components' own threshold but stays above the paper's.
 BRIDGE_INK = 0.12
@@ -63,13 +65,29 @@ def _shared(a: Box, b: Box) -> float:
     return _overlap(a.top, a.bottom, b.top, b.bottom) / max(1, min(a.height, b.height))
 
 
+def _carried(line: list[Component], x: float) -> Box:
+    """The box of ``line``'s last piece moved up or down to the column ``x`` along the
+    line's slope (fitted through its pieces' centres once they spread over 1.5 times the
+    tallest one's height, at most MAX_SLOPE; a skipped small digit leaves two tall ones
+    further apart)."""
+    last = line[-1]
+    xs = np.array([(c.left + c.right) / 2 for c in line])
+    ys = np.array([(c.top + c.bottom) / 2 for c in line])
+    if len(line) < 2 or np.ptp(xs) < 1.5 * max(c.height for c in line):
+        return last  # (pieces of one digit, side by side, make no slope)
+    slope = float(np.clip(np.polyfit(xs, ys, 1)[0], -MAX_SLOPE, MAX_SLOPE))
+    shift = round(slope * (x - (last.left + last.right) / 2))
+    return Box(last.top + shift, last.left, last.bottom + shift, last.right)
+
+
 def split_lines(components: list[Component]) -> list[list[Component]]:
     """Group components into text lines, top to bottom.
 
     The tall pieces (at least LINE_TALL of the tallest one's height) are taken left to
     right; each joins the line whose last piece it overlaps vertically by at least half of
-    the smaller height, or starts a new one, so that a line may slope (a number written
-    uphill: each digit overlaps its neighbour, not the first digit). Each smaller piece
+    the smaller height (that piece carried along the line's slope to it), or starts a new
+    one, so that a line may slope (a number written uphill: each digit overlaps its
+    neighbour, not the first digit). Each smaller piece
     then joins the line of the tall piece nearest to it that it overlaps by half its own
     height, or starts a line of its own. Lines are ordered by their pieces' mean height on
     the page.
@@ -82,7 +100,7 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     for part in tall:
         best, best_shared = None, 0.0
         for index, line in enumerate(lines):
-            shared = _shared(part, line[-1])
+            shared = _shared(part, _carried(line, (part.left + part.right) / 2))
             if shared >= 0.5 and shared > best_shared:
                 best, best_shared = index, shared
         if best is None:
