@@ -37,10 +37,10 @@ from .groups import (
 from .imageio import ImageSource, load_image
 from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import (
-    BRIDGE_INK,
     SPLIT_ASPECT,
     Group,
     cuts_by_count,
+    faint_pieces,
     faintly_joined,
     group_digits,
     split_lines,
@@ -713,13 +713,9 @@ def isolated_window(
     if len(parts) >= 2:
         # the faint strokes that join the parts (a calligraphic hand's hairlines, fainter
         # than any piece), not passing through other pieces: where they meet two parts
-        faint, _ = ndimage.label((ink > BRIDGE_INK) & (mask | (labels == 0)), np.ones((3, 3)))
-        reached = np.zeros((int(faint.max()) + 1, len(parts)), dtype=bool)
-        for index, part in enumerate(parts):
-            reached[faint[labels == part.label], index] = True
-        bridges = reached.sum(axis=1) >= 2
-        bridges[0] = False
-        keep |= bridges[faint]
+        groups = [[part.label] for part in parts]
+        faint, joins = faint_pieces(ink, mask | (labels == 0), labels, groups)
+        keep |= joins[faint]
     return np.where(keep, ink, 0.0).astype(np.float32), top, left
 
 

@@ -126,16 +126,30 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     return sorted(lines, key=lambda line: float(np.mean([(c.top + c.bottom) / 2 for c in line])))
 
 
+def faint_pieces(
+    ink: np.ndarray, allowed: np.ndarray | bool, labels: np.ndarray, groups: list[list[int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The faint ink of an ``(h, w)`` window: the connected pieces of ``ink`` above
+    BRIDGE_INK (where ``allowed``), as ``(h, w)`` labels, and for each piece (by label)
+    whether it meets two or more of ``groups`` (each a list of component labels in the
+    window's ``(h, w)`` ``labels``): a faint stroke joining them."""
+    faint, count = ndimage.label((ink > BRIDGE_INK) & allowed, structure=np.ones((3, 3)))
+    reached = np.zeros((count + 1, len(groups)), dtype=bool)
+    for index, group in enumerate(groups):
+        reached[faint[np.isin(labels, group)], index] = True
+    joins = reached.sum(axis=1) >= 2
+    joins[0] = False
+    return faint, joins
+
+
 def faintly_joined(ink: np.ndarray, labels: np.ndarray, left: Group, right: Group) -> bool:
     """Whether faint ink (above BRIDGE_INK in the ``(H, W)`` ``ink``) joins the groups
     ``left`` and ``right`` within their joint box (``labels``: the ink map's ``(H, W)``
     component labels)."""
     joint = Group.of(left.parts + right.parts)
     window = (slice(joint.top, joint.bottom), slice(joint.left, joint.right))
-    faint, _ = ndimage.label(ink[window] > BRIDGE_INK, structure=np.ones((3, 3), dtype=bool))
-    inside = labels[window]
-    pieces = [faint[np.isin(inside, [p.label for p in g.parts])] for g in (left, right)]
-    return bool(np.intersect1d(pieces[0][pieces[0] > 0], pieces[1][pieces[1] > 0]).size)
+    groups = [[p.label for p in g.parts] for g in (left, right)]
+    return bool(faint_pieces(ink[window], True, labels[window], groups)[1].any())
 
 
 def group_digits(
