@@ -29,6 +29,9 @@ WIDTH_PENALTY = 1.5
 SPAN_MIN, SPAN_MAX = 0.15, 1.6
 #: Pieces at least this share of the tallest one's height make the lines (:func:`split_lines`).
 LINE_TALL = 0.5
+#: Pieces stacked one above the other are one digit when together at most this many times
+#: the tall pieces' median height (:func:`split_lines`).
+STACK_HEIGHT = 1.2
 #: A line's slope, as followed from piece to piece, is at most this (about 27 degrees).
 MAX_SLOPE = 0.5
 #: Ink this strong still joins two pieces of one digit: a calligraphic hand's hairline (an
@@ -65,7 +68,7 @@ def _shared(a: Box, b: Box) -> float:
     return _overlap(a.top, a.bottom, b.top, b.bottom) / max(1, min(a.height, b.height))
 
 
-def _carried(line: list[Component], x: float) -> Box:
+def _carried(line: list[Group], x: float) -> Box:
     """The box of ``line``'s last piece moved up or down to the column ``x`` along the
     line's slope (fitted through its pieces' centres once they spread over 1.5 times the
     tallest one's height, at most MAX_SLOPE; a skipped small digit leaves two tall ones
@@ -83,9 +86,10 @@ def _carried(line: list[Component], x: float) -> Box:
 def split_lines(components: list[Component]) -> list[list[Component]]:
     """Group components into text lines, top to bottom.
 
-    The tall pieces (at least LINE_TALL of the tallest one's height) are taken left to
-    right; each joins the line whose last piece it overlaps vertically by at least half of
-    the smaller height (that piece carried along the line's slope to it), or starts a new
+    The tall pieces (at least LINE_TALL of the tallest one's height), with the pieces of
+    one digit stacked one above the other taken together (:func:`_stacked`), are taken left
+    to right; each joins the line whose last piece it overlaps vertically by at least half of
+    the smaller height (where it is, or carried along the line's slope to it), or starts a new
     one, so that a line may slope (a number written uphill: each digit overlaps its
     neighbour, not the first digit). Each smaller piece
     then joins the line of the tall piece nearest to it that it overlaps by half its own
@@ -95,18 +99,23 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     if not components:
         return []
     tallest = max(c.height for c in components)
-    tall = sorted((c for c in components if c.height >= LINE_TALL * tallest), key=lambda c: c.left)
-    lines: list[list[Component]] = []
-    for part in tall:
+    tall = [c for c in components if c.height >= LINE_TALL * tallest]
+    units: list[list[Group]] = []  # of whole digits: a digit's stacked pieces as one box
+    for unit in _stacked(tall):
         best, best_shared = None, 0.0
-        for index, line in enumerate(lines):
-            shared = _shared(part, _carried(line, (part.left + part.right) / 2))
+        for index, line in enumerate(units):
+            shared = max(  # (a small digit, set lower, may tilt the slope fitted)
+                _shared(unit, line[-1]), _shared(unit, _carried(line, (unit.left + unit.right) / 2))
+            )
             if shared >= 0.5 and shared > best_shared:
                 best, best_shared = index, shared
         if best is None:
-            lines.append([part])
+            units.append([unit])
         else:
-            lines[best].append(part)
+            units[best].append(unit)
+    lines: list[list[Component]] = [
+        [part for unit in line for part in unit.parts] for line in units
+    ]
     placed = {id(part): index for index, line in enumerate(lines) for part in line}
     for part in sorted(components, key=lambda c: -c.height):
         if id(part) in placed:
@@ -124,6 +133,27 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
             index = len(lines) - 1
         placed[id(part)] = index
     return sorted(lines, key=lambda line: float(np.mean([(c.top + c.bottom) / 2 for c in line])))
+
+
+def _stacked(tall: list[Component]) -> list[Group]:
+    """The tall pieces, left to right, with the pieces of one digit stacked one above the
+    other (a 3 written in two strokes) joined: pieces that overlap horizontally by half the
+    narrower one and together are at most STACK_HEIGHT of the pieces' median height tall
+    (two lines' digits, one above the other, are twice as tall together)."""
+    typical = float(np.median([c.height for c in tall]))
+    units: list[list[Component]] = []
+    for part in sorted(tall, key=lambda c: c.left):
+        for unit in units:
+            box = Group.of([*unit, part])
+            if box.height <= STACK_HEIGHT * typical and any(
+                _overlap(p.left, p.right, part.left, part.right) >= 0.5 * min(p.width, part.width)
+                for p in unit
+            ):
+                unit.append(part)
+                break
+        else:
+            units.append([part])
+    return [Group.of(unit) for unit in units]
 
 
 def faint_pieces(

@@ -668,6 +668,34 @@ def test_lines_follow_a_slope_and_stay_apart():
     assert first == top and sorted(second, key=lambda c: c.left) == bottom
 
 
+def test_a_digit_in_two_stacked_pieces_stays_in_its_line():
+    """A digit written in two strokes one above the other (an MNIST 3 in two pieces, each
+    overlapping the other by less than half its height) starting a number: taken apart, its
+    upper piece started a line of its own, and the number's 7 joined it ("334719" read "279"
+    over "341"). Stacked pieces as tall as one digit together are one, so the number is one
+    line; two lines of digits, one above the other, stay two. And a line's last piece is
+    taken where it is as well as carried along the line's slope."""
+    from recognition.segment import split_lines
+
+    def piece(top: int, left: int, bottom: int, right: int) -> norm.Component:
+        return norm.Component(top, left, bottom, right, 0, (bottom - top) * (right - left) // 3)
+
+    lower, upper = piece(66, 45, 114, 136), piece(32, 63, 80, 105)
+    rest = [piece(33, 171, 117, 247), piece(33, 274, 121, 336), piece(25, 368, 103, 438)]
+    rest += [piece(25, 471, 110, 497), piece(30, 527, 111, 576)]
+    (line,) = split_lines([lower, upper, *rest])
+    assert len(line) == 7
+    top = [piece(20, 40 * k, 70, 40 * k + 30) for k in range(4)]
+    bottom = [piece(75, 40 * k + 5, 125, 40 * k + 35) for k in range(4)]
+    first, second = split_lines(bottom + top)
+    assert first == top and second == bottom
+    # digits of mixed sizes on one baseline: a small 0 and 4 set low tilt the slope fitted
+    # through them, and carried along it the 4 missed the tall 6 ("0466" read "66" over "04")
+    mixed = [piece(43, 27, 115, 117), piece(64, 168, 129, 211), piece(12, 275, 113, 374)]
+    (line,) = split_lines([*mixed, piece(13, 444, 117, 513)])
+    assert len(line) == 4
+
+
 @pytest.mark.parametrize("angle, least", [(8, 17), (15, 16)])
 def test_numbers_written_at_a_slope_are_one_line(recognizer, mnist, angle, least):
     """Numbers of 4-7 MNIST test digits written uphill or downhill, photographed: 18 and 19
