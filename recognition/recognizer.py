@@ -367,9 +367,11 @@ class Recognizer:
         )
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
-        # to the group reader after all. When it sees two or more digits and the cut reader,
-        # cutting on its own, finds the same digits, it is cut; the group reader alone finds
-        # digits in anything (it reads a letter A as "14"), so it does not decide alone.
+        # to the group reader after all. When it is sure (GROUP_TRUST) of two or more digits
+        # and the cut reader, cutting on its own, finds the same digits, it is cut; the group
+        # reader alone finds digits in anything (it reads a letter A as "14"), so it does not
+        # decide alone, and letters it reads less surely ("M" as "14" at 0.46-0.73, "R" as
+        # "12") are not cut (the font numbers' overlapping pairs read at 0.88-1.0).
         second = [
             place
             for place in places
@@ -382,9 +384,10 @@ class Recognizer:
         ):
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
             plan = self._plan(ink, group, digit_width, group_heads)
-            reading = best_reading(np.exp(group_heads))[0]
+            reading, score = best_reading(np.exp(group_heads))
             if (
                 plan is not None
+                and np.exp(score) >= GROUP_TRUST
                 and reading != [1, 1]  # (a V, a U: two strokes the classifier refused)
                 and self._cut_alone(ink, group, digit_width) == reading
             ):
@@ -527,7 +530,12 @@ class Recognizer:
         if heads is not None:
             labels, reading = best_reading(np.exp(heads))
             read = [int(np.argmax(c[:NOT_DIGIT_OUTPUT])) for c in chosen if c is not None]
-            if labels and np.exp(reading) >= GROUP_TRUST and read != labels:
+            if (
+                labels
+                and np.exp(reading) >= GROUP_TRUST
+                and read != labels
+                and len(spans) <= POSITIONS  # (it sees 3 digits at most: not a row of 4)
+            ):
                 # The group reader is sure, and cutting found no way to agree with it: its
                 # digits stand, in the best cut into that many pieces (or an even one).
                 count = len(labels)

@@ -150,6 +150,34 @@ def test_a_v_in_a_number_is_not_two_ones(recognizer, pen):
     assert [s.reason for s in reading.skipped] == ["not a digit"]
 
 
+#: Letters as benchmarks/not_a_digit.py draws them (strokes in a unit box, y down).
+STROKES = {
+    "A": [[(0.1, 1), (0.5, 0), (0.9, 1)], [(0.28, 0.6), (0.72, 0.6)]],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.2, 0.55), (0.8, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+}
+
+
+@pytest.mark.parametrize(
+    "letter, pen, width", [("M", 14, 80), ("M", 14, 140), ("A", 10, 140), ("K", 10, 140)]
+)
+def test_letters_in_a_number_are_not_cut_into_digits(recognizer, letter, pen, width):
+    """A letter between digits that the classifier refuses is cut into digits only when the
+    group reader is sure of them (as sure as it is of real overlapping pairs) and the cut
+    reader agrees: these read "17140" and "17160" when any agreement cut them."""
+    image = Image.new("L", (560, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(60, 40), (60, 160)], fill=0, width=pen)  # 1
+    draw.line([(130, 40), (230, 40), (170, 160)], fill=0, width=pen)  # 7
+    for stroke in STROKES[letter]:
+        points = [(280 + x * width, 40 + y * 120) for x, y in stroke]
+        draw.line(points, fill=0, width=pen, joint="curve")
+    draw.ellipse([440, 40, 520, 160], outline=0, width=pen)  # 0
+    reading = recognizer.read_number(np.asarray(image))
+    assert reading.number == "170"
+    assert [s.reason for s in reading.skipped] == ["not a digit"]
+
+
 def test_app_says_not_a_digit_through_the_api(app_url, tmp_path):
     path = tmp_path / "star.png"
     drawing("star").save(path)
