@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -526,6 +527,9 @@ class Recognizer:
             # One digit, says the classifier and the verifier with one voice: a wide 2 or 0
             # that the group reader takes for two.
             return [whole], [None], cache
+        halves = None if heads is None else self._read_in_halves(ink, options, cache, heads, score)
+        if halves is not None:
+            return halves[0], halves[1], cache
         spans, chosen = self._choose(options, cache, heads)
         if heads is not None:
             labels, reading = best_reading(np.exp(heads))
@@ -548,6 +552,47 @@ class Recognizer:
         if missing:
             score(missing)
         return spans, chosen, cache
+
+    def _read_in_halves(
+        self,
+        ink: np.ndarray,
+        options: dict[int, tuple[float, list[tuple[int, int]]]],
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+        heads: np.ndarray,
+        score: Callable[[list[tuple[int, int]]], np.ndarray],
+    ) -> tuple[list[tuple[int, int]], list[np.ndarray | None]] | None:
+        """Four touching digits, for the group reader, which reads three at most: when it
+        reads all three of its positions in the ``(H, W)`` group ``ink`` (``heads``), the
+        group is cut in two between the second and third pieces of the cut reader's best
+        cutting into four (``options``), and each half shown to it. The four pieces stand
+        when it is sure (GROUP_TRUST) of two digits in each half, surer of the four than of
+        its three, and the classifier reads at least three of the pieces alike (a row of
+        three cut through its middle digit reads "0117" for "017" otherwise). Returns the
+        spans and each piece's ``(11,)`` probabilities (the group reader's), or None."""
+        whole, whole_score = best_reading(np.exp(heads))
+        if 4 not in options or len(whole) < POSITIONS:
+            return None
+        four = options[4][1]
+        halves = [(four[0][0], four[1][1]), (four[2][0], four[3][1])]
+        half_heads = self._group_heads([(piece_ink(ink, half), 0, 0) for half in halves])
+        readings = [best_reading(np.exp(h)) for h in half_heads]
+        if (
+            any(len(digits) != 2 or np.exp(sure) < GROUP_TRUST for digits, sure in readings)
+            or sum(sure for _, sure in readings) <= whole_score
+        ):
+            return None
+        missing = [span for span in four if span not in cache]
+        if missing:
+            score(missing)
+        labels = [digit for digits, _ in readings for digit in digits]
+        alike = sum(
+            int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
+            for span, label in zip(four, labels, strict=True)
+        )
+        if alike < 3:
+            return None
+        digits = [np.exp(h[position, :NOT_DIGIT_OUTPUT]) for h in half_heads for position in (0, 1)]
+        return four, [np.append(d / d.sum(), 0.0) for d in digits]
 
     def _choose(
         self,
