@@ -32,6 +32,9 @@ LINE_TALL = 0.5
 #: Pieces stacked one above the other are one digit when together at most this many times
 #: the tall pieces' median height (:func:`split_lines`).
 STACK_HEIGHT = 1.2
+#: A line's slope is fitted once its pieces' centres spread over this many times the tallest
+#: one's height (the pieces of one digit, side by side, make no slope).
+SLOPE_SPREAD = 0.8
 #: A line's slope, as followed from piece to piece, is at most this (about 27 degrees).
 MAX_SLOPE = 0.5
 #: Ink this strong still joins two pieces of one digit: a calligraphic hand's hairline (an
@@ -70,13 +73,13 @@ def _shared(a: Box, b: Box) -> float:
 
 def _carried(line: list[Group], x: float) -> Box:
     """The box of ``line``'s last piece moved up or down to the column ``x`` along the
-    line's slope (fitted through its pieces' centres once they spread over 1.5 times the
+    line's slope (fitted through its pieces' centres once they spread over SLOPE_SPREAD times the
     tallest one's height, at most MAX_SLOPE; a skipped small digit leaves two tall ones
     further apart)."""
     last = line[-1]
     xs = np.array([(c.left + c.right) / 2 for c in line])
     ys = np.array([(c.top + c.bottom) / 2 for c in line])
-    if len(line) < 2 or np.ptp(xs) < 1.5 * max(c.height for c in line):
+    if len(line) < 2 or np.ptp(xs) < SLOPE_SPREAD * max(c.height for c in line):
         return last  # (pieces of one digit, side by side, make no slope)
     slope = float(np.clip(np.polyfit(xs, ys, 1)[0], -MAX_SLOPE, MAX_SLOPE))
     shift = round(slope * (x - (last.left + last.right) / 2))
