@@ -71,19 +71,24 @@ def _shared(a: Box, b: Box) -> float:
     return _overlap(a.top, a.bottom, b.top, b.bottom) / max(1, min(a.height, b.height))
 
 
-def _carried(line: list[Group], x: float) -> Box:
-    """The box of ``line``'s last piece moved up or down to the column ``x`` along the
-    line's slope (fitted through its pieces' centres once they spread over SLOPE_SPREAD times the
-    tallest one's height, at most MAX_SLOPE; a skipped small digit leaves two tall ones
-    further apart)."""
-    last = line[-1]
+def _slope(line: list[Group]) -> float | None:
+    """A line's slope (rows a column), fitted through its pieces' centres once they spread
+    over SLOPE_SPREAD times the tallest one's height (the pieces of one digit, side by side,
+    make no slope), at most MAX_SLOPE; None before that."""
     xs = np.array([(c.left + c.right) / 2 for c in line])
-    ys = np.array([(c.top + c.bottom) / 2 for c in line])
     if len(line) < 2 or np.ptp(xs) < SLOPE_SPREAD * max(c.height for c in line):
-        return last  # (pieces of one digit, side by side, make no slope)
-    slope = float(np.clip(np.polyfit(xs, ys, 1)[0], -MAX_SLOPE, MAX_SLOPE))
-    shift = round(slope * (x - (last.left + last.right) / 2))
-    return Box(last.top + shift, last.left, last.bottom + shift, last.right)
+        return None
+    ys = np.array([(c.top + c.bottom) / 2 for c in line])
+    return float(np.clip(np.polyfit(xs, ys, 1)[0], -MAX_SLOPE, MAX_SLOPE))
+
+
+def _moved(piece: Box, slope: float | None, x: float) -> Box:
+    """``piece``'s box moved up or down to the column ``x`` along ``slope`` (None: not
+    moved)."""
+    if slope is None:
+        return piece
+    shift = round(slope * (x - (piece.left + piece.right) / 2))
+    return Box(piece.top + shift, piece.left, piece.bottom + shift, piece.right)
 
 
 def split_lines(components: list[Component]) -> list[list[Component]]:
@@ -104,18 +109,23 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     tallest = max(c.height for c in components)
     tall = [c for c in components if c.height >= LINE_TALL * tallest]
     units: list[list[Group]] = []  # of whole digits: a digit's stacked pieces as one box
+    slopes: list[float | None] = []  # each line's, fitted again when it grows
     for unit in _stacked(tall):
         best, best_shared = None, 0.0
-        for index, line in enumerate(units):
+        for index, (line, slope) in enumerate(zip(units, slopes, strict=True)):
             shared = max(  # (a small digit, set lower, may tilt the slope fitted)
-                _shared(unit, line[-1]), _shared(unit, _carried(line, (unit.left + unit.right) / 2))
+                _shared(unit, line[-1]),
+                _shared(unit, _moved(line[-1], slope, (unit.left + unit.right) / 2)),
             )
             if shared >= 0.5 and shared > best_shared:
                 best, best_shared = index, shared
         if best is None:
             units.append([unit])
+            slopes.append(None)
         else:
             units[best].append(unit)
+            slopes[best] = _slope(units[best])
+    units = _joined_along_slope(units)
     lines: list[list[Component]] = [
         [part for unit in line for part in unit.parts] for line in units
     ]
@@ -138,25 +148,53 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     return sorted(lines, key=lambda line: float(np.mean([(c.top + c.bottom) / 2 for c in line])))
 
 
+def _joined_along_slope(units: list[list[Group]]) -> list[list[Group]]:
+    """Lines that one line's slope, carried back from its first piece, continues to the
+    left: a steep number's first digit, which no slope yet led to (its line had one piece),
+    started a line of its own. Taken by their first pieces left to right, a line joins the
+    first line that ends before it starts whose last piece its own first piece, carried
+    back along its slope, overlaps by half (lines one above the other overlap across, and
+    stay apart). One pass, each line's slope fitted once."""
+    joined: list[list[Group]] = []
+    for line in sorted(units, key=lambda line: line[0].left):
+        first, slope = line[0], _slope(line)
+        for before in joined:
+            last = before[-1]
+            if last.right <= first.left + 0.5 * first.width and (
+                _shared(last, _moved(first, slope, (last.left + last.right) / 2)) >= 0.5
+            ):
+                before.extend(line)
+                break
+        else:
+            joined.append(list(line))
+    return joined
+
+
 def _stacked(tall: list[Component]) -> list[Group]:
     """The tall pieces, left to right, with the pieces of one digit stacked one above the
     other (a 3 written in two strokes) joined: pieces that overlap horizontally by half the
     narrower one and together are at most STACK_HEIGHT of the pieces' median height tall
     (two lines' digits, one above the other, are twice as tall together)."""
-    typical = float(np.median([c.height for c in tall]))
-    units: list[list[Component]] = []
+    highest = STACK_HEIGHT * float(np.median([c.height for c in tall]))
+    units: list[Group] = []
     for part in sorted(tall, key=lambda c: c.left):
         for unit in units:
-            box = Group.of([*unit, part])
-            if box.height <= STACK_HEIGHT * typical and any(
-                _overlap(p.left, p.right, part.left, part.right) >= 0.5 * min(p.width, part.width)
-                for p in unit
+            if (
+                max(unit.bottom, part.bottom) - min(unit.top, part.top) <= highest
+                and _overlap(unit.left, unit.right, part.left, part.right) > 0
+                and any(
+                    _overlap(p.left, p.right, part.left, part.right)
+                    >= 0.5 * min(p.width, part.width)
+                    for p in unit.parts
+                )
             ):
-                unit.append(part)
+                unit.top, unit.bottom = min(unit.top, part.top), max(unit.bottom, part.bottom)
+                unit.left, unit.right = min(unit.left, part.left), max(unit.right, part.right)
+                unit.parts.append(part)
                 break
         else:
-            units.append([part])
-    return [Group.of(unit) for unit in units]
+            units.append(Group.of([part]))
+    return units
 
 
 def faint_pieces(
