@@ -99,7 +99,8 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     to right; each joins the line whose last piece it overlaps vertically by at least half of
     the smaller height (where it is, or carried along the line's slope to it), or starts a new
     one, so that a line may slope (a number written uphill: each digit overlaps its
-    neighbour, not the first digit). Each smaller piece
+    neighbour, not the first digit); a line that its slope, carried back, continues to the
+    left joins the line it meets there (:func:`_joined_along_slope`). Each smaller piece
     then joins the line of the tall piece nearest to it that it overlaps by half its own
     height, or starts a line of its own. Lines are ordered by their pieces' mean height on
     the page.
