@@ -561,38 +561,55 @@ class Recognizer:
         heads: np.ndarray,
         score: Callable[[list[tuple[int, int]]], np.ndarray],
     ) -> tuple[list[tuple[int, int]], list[np.ndarray | None]] | None:
-        """Four touching digits, for the group reader, which reads three at most: when it
-        reads all three of its positions in the ``(H, W)`` group ``ink`` (``heads``), the
-        group is cut in two between the second and third pieces of the cut reader's best
-        cutting into four (``options``), and each half shown to it. The four pieces stand
-        when it is sure (GROUP_TRUST) of two digits in each half, surer of the four than of
-        its three, and the classifier reads at least three of the pieces alike (a row of
-        three cut through its middle digit reads "0117" for "017" otherwise). Returns the
-        spans and each piece's ``(11,)`` probabilities (the group reader's), or None."""
+        """Four or five touching digits, for the group reader, which reads three at most:
+        when it reads all three of its positions in the ``(H, W)`` group ``ink``
+        (``heads``), the group is cut in two (2 + 2 digits, or 2 + 3 and 3 + 2) where the
+        cut reader best cuts it into four or five (``options``), and each half is shown to
+        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, surer of
+        them all than of its three, and the classifier reads all the pieces but one alike
+        (a row of three cut through its middle digit reads "0117" for "017" otherwise); of
+        those, the one it is surest of. Returns the spans and each piece's ``(11,)``
+        probabilities (the group reader's), or None."""
         whole, whole_score = best_reading(np.exp(heads))
-        if 4 not in options or len(whole) < POSITIONS:
+        if len(whole) < POSITIONS:
             return None
-        four = options[4][1]
-        halves = [(four[0][0], four[1][1]), (four[2][0], four[3][1])]
+        splits = [(4, 2), (5, 2), (5, 3)]  # (digits, digits in the left half)
+        splits = [(count, left) for count, left in splits if count in options]
+        halves = []
+        for count, left in splits:
+            spans = options[count][1]
+            halves += [(spans[0][0], spans[left - 1][1]), (spans[left][0], spans[-1][1])]
         half_heads = self._group_heads([(piece_ink(ink, half), 0, 0) for half in halves])
-        readings = [best_reading(np.exp(h)) for h in half_heads]
-        if (
-            any(len(digits) != 2 or np.exp(sure) < GROUP_TRUST for digits, sure in readings)
-            or sum(sure for _, sure in readings) <= whole_score
-        ):
-            return None
-        missing = [span for span in four if span not in cache]
-        if missing:
-            score(missing)
-        labels = [digit for digits, _ in readings for digit in digits]
-        alike = sum(
-            int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
-            for span, label in zip(four, labels, strict=True)
-        )
-        if alike < 3:
-            return None
-        digits = [np.exp(h[position, :NOT_DIGIT_OUTPUT]) for h in half_heads for position in (0, 1)]
-        return four, [np.append(d / d.sum(), 0.0) for d in digits]
+        best: tuple[float, list[tuple[int, int]], list[np.ndarray | None]] | None = None
+        for index, (count, left) in enumerate(splits):
+            pair = half_heads[2 * index : 2 * index + 2]
+            readings = [best_reading(np.exp(h)) for h in pair]
+            sure = sum(certainty for _, certainty in readings)
+            if (
+                [len(digits) for digits, _ in readings] != [left, count - left]
+                or any(np.exp(certainty) < GROUP_TRUST for _, certainty in readings)
+                or sure <= whole_score
+                or (best is not None and sure <= best[0])
+            ):
+                continue
+            spans = options[count][1]
+            missing = [span for span in spans if span not in cache]
+            if missing:
+                score(missing)
+            labels = [digit for digits, _ in readings for digit in digits]
+            alike = sum(
+                int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
+                for span, label in zip(spans, labels, strict=True)
+            )
+            if alike < count - 1:
+                continue
+            digits = [
+                np.exp(h[position, :NOT_DIGIT_OUTPUT])
+                for h, size in zip(pair, (left, count - left), strict=True)
+                for position in range(size)
+            ]
+            best = (sure, spans, [np.append(d / d.sum(), 0.0) for d in digits])
+        return None if best is None else (best[1], best[2])
 
     def _choose(
         self,
