@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,15 +382,12 @@ class Recognizer:
         for place, group_heads in zip(
             second, self._group_heads([crops[place] for place in second]), strict=True
         ):
+            reading, score = best_reading(np.exp(group_heads))
+            if np.exp(score) < GROUP_TRUST or reading == [1, 1]:
+                continue  # (not sure; or a V, a U: two strokes the classifier refused)
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
             plan = self._plan(ink, group, digit_width, group_heads)
-            reading, score = best_reading(np.exp(group_heads))
-            if (
-                plan is not None
-                and np.exp(score) >= GROUP_TRUST
-                and reading != [1, 1]  # (a V, a U: two strokes the classifier refused)
-                and self._cut_alone(ink, group, digit_width) == reading
-            ):
+            if plan is not None and self._cut_alone(ink, group, digit_width) == reading:
                 plans[place] = plan
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
@@ -527,7 +523,7 @@ class Recognizer:
             # One digit, says the classifier and the verifier with one voice: a wide 2 or 0
             # that the group reader takes for two.
             return [whole], [None], cache
-        halves = None if heads is None else self._read_in_halves(ink, options, cache, heads, score)
+        halves = None if heads is None else self._read_in_halves(ink, options, cache, heads)
         if halves is not None:
             return halves[0], halves[1], cache
         spans, chosen = self._choose(options, cache, heads)
@@ -559,7 +555,6 @@ class Recognizer:
         options: dict[int, tuple[float, list[tuple[int, int]]]],
         cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
         heads: np.ndarray,
-        score: Callable[[list[tuple[int, int]]], np.ndarray],
     ) -> tuple[list[tuple[int, int]], list[np.ndarray | None]] | None:
         """Four or five touching digits, for the group reader, which reads three at most:
         when it reads all three of its positions in the ``(H, W)`` group ``ink``
@@ -593,9 +588,8 @@ class Recognizer:
             ):
                 continue
             spans = options[count][1]
-            missing = [span for span in spans if span not in cache]
-            if missing:
-                score(missing)
+            if any(span not in cache for span in spans):
+                continue  # (cutting scores every span it offers; as in _choose)
             labels = [digit for digits, _ in readings for digit in digits]
             alike = sum(
                 int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
