@@ -560,10 +560,12 @@ class Recognizer:
         when it reads all three of its positions in the ``(H, W)`` group ``ink``
         (``heads``), the group is cut in two (2 + 2 digits, or 2 + 3 and 3 + 2) where the
         cut reader best cuts it into four or five (``options``), and each half is shown to
-        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, surer of
-        them all than of its three, and the classifier reads all the pieces but one alike
-        (a row of three cut through its middle digit reads "0117" for "017" otherwise); of
-        those, the one it is surest of. Returns the spans and each piece's ``(11,)``
+        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, the
+        classifier reads all the pieces but one alike (a row of three cut through its middle
+        digit reads "0117" for "017" otherwise), and it is surer of them all than of its
+        three, or reads the middle pieces together as the same digits
+        (:meth:`_middle_agrees`: sure of three digits, it is often sure of a row of four
+        too); of those, the one it is surest of. Returns the spans and each piece's ``(11,)``
         probabilities (the group reader's), or None."""
         whole, whole_score = best_reading(np.exp(heads))
         if len(whole) < POSITIONS:
@@ -583,7 +585,6 @@ class Recognizer:
             if (
                 [len(digits) for digits, _ in readings] != [left, count - left]
                 or any(np.exp(certainty) < GROUP_TRUST for _, certainty in readings)
-                or sure <= whole_score
                 or (best is not None and sure <= best[0])
             ):
                 continue
@@ -597,6 +598,8 @@ class Recognizer:
             )
             if alike < count - 1:
                 continue
+            if sure <= whole_score and not self._middle_agrees(ink, spans, labels):
+                continue  # (surer of its three, unless the middle pieces read the same)
             digits = [
                 np.exp(h[position, :NOT_DIGIT_OUTPUT])
                 for h, size in zip(pair, (left, count - left), strict=True)
@@ -604,6 +607,20 @@ class Recognizer:
             ]
             best = (sure, spans, [np.append(d / d.sum(), 0.0) for d in digits])
         return None if best is None else (best[1], best[2])
+
+    def _middle_agrees(
+        self, ink: np.ndarray, spans: list[tuple[int, int]], labels: list[int]
+    ) -> bool:
+        """Whether the group reader, shown a cutting's middle pieces together (all but the
+        first and the last of ``spans`` across the ``(H, W)`` group ``ink``), reads them as
+        ``labels[1:-1]``, sure (GROUP_TRUST) of it. A row of four touching digits read as
+        three, surely, by a reader with three positions passes: its middle is two digits
+        that it reads again. A row of three cut into four through a digit mostly fails: its
+        middle is one digit and a sliver of the next ("358" cut "3158", the middle "5")."""
+        middle = (spans[1][0], spans[-2][1])
+        (heads,) = self._group_heads([(piece_ink(ink, middle), 0, 0)])
+        digits, certainty = best_reading(np.exp(heads))
+        return digits == labels[1:-1] and np.exp(certainty) >= GROUP_TRUST
 
     def _choose(
         self,

@@ -167,6 +167,30 @@ def test_a_row_of_five_touching_digits_is_read_in_halves(recognizer, mnist):
     assert correct >= sum(alone.read_number(data).number == truth for data, truth in rows)
 
 
+def _row(mnist, seed, index, lengths):
+    return list(_rows(mnist, index + 1, True, seed=seed, lengths=lengths))[-1]
+
+
+def test_a_row_of_four_read_surely_as_three_is_read_by_its_middle(recognizer, mnist):
+    """A row "1108": the group reader reads three digits, surer of them than of the two halves
+    ("11" and "08"); its reading of the middle pieces together ("10") confirms the four
+    (it was read "108")."""
+    data, truth = _row(mnist, seed=23, index=16, lengths=(4, 5))
+    assert truth == "1108"
+    assert recognizer.read_number(data).number == truth
+
+
+def test_a_row_of_three_is_not_cut_into_four_through_a_digit(recognizer, mnist, monkeypatch):
+    """Rows of three touching digits cut into four, one digit sliced into two: the halves
+    read surely, but the middle pieces together are one digit and a sliver, and the cutting
+    does not stand. Without that check these rows gained a digit ("500" read "5010")."""
+    rows = [_row(mnist, 21, 0, (3, 4)), _row(mnist, 21, 15, (3, 4))]
+    assert [truth for _, truth in rows] == ["500", "318"]
+    assert [recognizer.read_number(data).number for data, _ in rows] == ["500", "318"]
+    monkeypatch.setattr(Recognizer, "_middle_agrees", lambda self, ink, spans, labels: True)
+    assert [recognizer.read_number(data).number for data, _ in rows] == ["5010", "3118"]
+
+
 def test_numbers_are_read_without_the_group_reader(recognizer, mnist):
     """The group reader is a help, not a need: without it the cut reader alone answers."""
     alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
