@@ -560,12 +560,13 @@ class Recognizer:
         when it reads all three of its positions in the ``(H, W)`` group ``ink``
         (``heads``), the group is cut in two (2 + 2 digits, or 2 + 3 and 3 + 2) where the
         cut reader best cuts it into four or five (``options``), and each half is shown to
-        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, the
-        classifier reads all the pieces but one alike (a row of three cut through its middle
-        digit reads "0117" for "017" otherwise), and it is surer of them all than of its
-        three, or reads the middle pieces together as the same digits
-        (:meth:`_middle_agrees`: sure of three digits, it is often sure of a row of four
-        too); of those, the one it is surest of. Returns the spans and each piece's ``(11,)``
+        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, and either
+        the classifier reads all the pieces but one alike (a row of three cut through its
+        middle digit reads "0117" for "017" otherwise) and it is surer of them all than of
+        its three, or it reads the middle pieces together as the same digits
+        (:meth:`_middle_agrees`; a reader of three digits is often sure of three in a row of
+        four) and the classifier reads all but two alike; of those, the one it is surest
+        of. Returns the spans and each piece's ``(11,)``
         probabilities (the group reader's), or None."""
         whole, whole_score = best_reading(np.exp(heads))
         if len(whole) < POSITIONS:
@@ -596,10 +597,12 @@ class Recognizer:
                 int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
                 for span, label in zip(spans, labels, strict=True)
             )
-            if alike < count - 1:
+            if alike < count - 2:
                 continue
-            if sure <= whole_score and not self._middle_agrees(ink, spans, labels):
-                continue  # (surer of its three, unless the middle pieces read the same)
+            if (sure <= whole_score or alike < count - 1) and not self._middle_agrees(
+                ink, spans, labels
+            ):
+                continue  # (surer of its three, or two pieces read otherwise: the middle?)
             digits = [
                 np.exp(h[position, :NOT_DIGIT_OUTPUT])
                 for h, size in zip(pair, (left, count - left), strict=True)
