@@ -566,8 +566,8 @@ class Recognizer:
         its three, or it reads the middle pieces together as the same digits
         (:meth:`_middle_agrees`; a reader of three digits is often sure of three in a row of
         four) and the classifier reads all but two alike; of those, the one it is surest
-        of. Returns the spans and each piece's ``(11,)``
-        probabilities (the group reader's), or None."""
+        of. Returns the spans and each piece's ``(11,)`` probabilities (the group
+        reader's), or None."""
         whole, whole_score = best_reading(np.exp(heads))
         if len(whole) < POSITIONS:
             return None

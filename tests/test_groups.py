@@ -180,6 +180,17 @@ def test_a_row_of_four_read_surely_as_three_is_read_by_its_middle(recognizer, mn
     assert recognizer.read_number(data).number == truth
 
 
+def test_rows_of_five_whose_middle_reads_the_same_stand_with_two_pieces_read_otherwise(
+    recognizer, mnist
+):
+    """Rows of five read in halves (1 6 | 7 3 6 and 8 0 | 7 6 8) whose middle three digits the
+    group reader reads again, sure of them: the classifier reads two of the five pieces
+    otherwise, and they stand (they were read "036" and "80248")."""
+    rows = [_row(mnist, 22, 14, (5, 6)), _row(mnist, 24, 23, (5, 6))]
+    assert [truth for _, truth in rows] == ["16736", "80768"]
+    assert [recognizer.read_number(data).number for data, _ in rows] == ["16736", "80768"]
+
+
 def test_a_row_of_three_is_not_cut_into_four_through_a_digit(recognizer, mnist, monkeypatch):
     """Rows of three touching digits cut into four, one digit sliced into two: the halves
     read surely, but the middle pieces together are one digit and a sliver, and the cutting
