@@ -144,8 +144,9 @@ def test_touching_rows_are_read_whole(recognizer, mnist):
 def test_a_row_of_four_touching_digits_is_not_read_as_three(recognizer, mnist):
     """The group reader reads three digits at most: when cutting finds four in a group, its
     sure reading of three does not overrule it, and when it reads all three positions, it
-    reads the group's two halves too. Rows of four touching MNIST test digits: 23 of these
-    40 read exactly (24 when only rows of four were read in halves, 22 without the halves,
+    reads the group's two halves too. Rows of four touching MNIST test digits: 22 of these
+    40 read exactly (23 with the group reader weighed once against the cut reader, 24 when
+    only rows of four were read in halves, 22 without the halves,
     21 by the cut reader alone, 15 when the group reader's three digits stood and a digit
     was dropped)."""
     alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
