@@ -55,7 +55,7 @@ DEFAULT_GROUP_READER = DEFAULT_WEIGHTS.with_name("group_reader.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
 #: How much the group reader's log-probability counts against the cut reader's score (as
-#: much as the verifier's: 1.0 read touching rows of three 1-1.5 points worse).
+#: much as the verifier's: 1.0 read touching rows of three about half a point worse).
 GROUP_WEIGHT = 2.0
 #: Groups wider than this times their height are shown to the group reader; when it sees two
 #: or more digits, they are cut although narrower than ``segment.SPLIT_ASPECT``.
