@@ -179,7 +179,7 @@ def _stacked(tall: list[Component]) -> list[Group]:
     highest = STACK_HEIGHT * float(np.median([c.height for c in tall]))
     units: list[Group] = []
     for part in sorted(tall, key=lambda c: c.left):
-        for unit in units:
+        for index, unit in enumerate(units):
             if (
                 max(unit.bottom, part.bottom) - min(unit.top, part.top) <= highest
                 and _overlap(unit.left, unit.right, part.left, part.right) > 0
@@ -189,9 +189,7 @@ def _stacked(tall: list[Component]) -> list[Group]:
                     for p in unit.parts
                 )
             ):
-                unit.top, unit.bottom = min(unit.top, part.top), max(unit.bottom, part.bottom)
-                unit.left, unit.right = min(unit.left, part.left), max(unit.right, part.right)
-                unit.parts.append(part)
+                units[index] = Group.of([*unit.parts, part])
                 break
         else:
             units.append(Group.of([part]))
