@@ -126,7 +126,7 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
         else:
             units[best].append(unit)
             slopes[best] = _slope(units[best])
-    units = _joined_along_slope(units)
+    units = _joined_along_slope(units, slopes)
     lines: list[list[Component]] = [
         [part for unit in line for part in unit.parts] for line in units
     ]
@@ -149,16 +149,18 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     return sorted(lines, key=lambda line: float(np.mean([(c.top + c.bottom) / 2 for c in line])))
 
 
-def _joined_along_slope(units: list[list[Group]]) -> list[list[Group]]:
+def _joined_along_slope(units: list[list[Group]], slopes: list[float | None]) -> list[list[Group]]:
     """Lines that one line's slope, carried back from its first piece, continues to the
     left: a steep number's first digit, which no slope yet led to (its line had one piece),
     started a line of its own. Taken by their first pieces left to right, a line joins the
     first line that ends before it starts whose last piece its own first piece, carried
     back along its slope, overlaps by half (lines one above the other overlap across, and
-    stay apart). One pass, each line's slope fitted once."""
+    stay apart). One pass, with each line's slope as :func:`split_lines` last fitted it
+    (``slopes``, one for each of ``units``)."""
     joined: list[list[Group]] = []
-    for line in sorted(units, key=lambda line: line[0].left):
-        first, slope = line[0], _slope(line)
+    order = sorted(range(len(units)), key=lambda index: units[index][0].left)
+    for line, slope in ((units[index], slopes[index]) for index in order):
+        first = line[0]
         for before in joined:
             last = before[-1]
             if last.right <= first.left + 0.5 * first.width and (
