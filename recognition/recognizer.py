@@ -70,6 +70,9 @@ GROUP_TRUST = 0.9
 SURE_SINGLE = -0.3
 #: A group of touching digits is cut from its ink with this many pixels around it.
 GROUP_MARGIN = 2
+#: A group read whole keeps every piece of ink at least this share of its largest piece's
+#: size (:func:`piece_ink`; a straight cut's slivers, under a fifth, are dropped).
+SPECK_SHARE = 0.05
 NO_DIGIT = "no digit found"
 NOT_A_DIGIT = "not a digit"
 #: The index of the model's eleventh output, "not a digit" (outputs 0-9 are the digits).
@@ -807,14 +810,17 @@ def isolated_window(
 def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
     """The ink of columns ``span[0]:span[1]`` of ``ink`` (same shape, other columns zeroed),
     without the slivers of neighbouring digits that a straight cut leaves: connected pieces
-    under a fifth of the largest one's size are dropped."""
+    under a fifth of the largest one's size are dropped. Uncut (the whole width), the ink is
+    one group's own pieces, and only specks (under SPECK_SHARE of the largest) are dropped:
+    a 5's flag written apart is a sixth of its body."""
     piece = np.zeros_like(ink)
     piece[:, span[0] : span[1]] = ink[:, span[0] : span[1]]
     labels, count = ndimage.label(piece > 0.25, structure=np.ones((3, 3)))
     if count > 1:
         sizes = np.bincount(labels.reshape(-1))
         sizes[0] = 0
-        small = sizes < 0.2 * sizes.max()
+        whole = span[0] <= 0 and span[1] >= ink.shape[1]
+        small = sizes < (SPECK_SHARE if whole else 0.2) * sizes.max()
         small[0] = False
         piece[small[labels]] = 0.0
     return piece

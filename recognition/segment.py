@@ -27,6 +27,12 @@ CUT_PENALTY = 1.0
 WIDTH_PENALTY = 1.5
 #: A piece of a group may hold one digit when it is this many times the group's height wide.
 SPAN_MIN, SPAN_MAX = 0.15, 1.6
+#: A small piece over or under a tall one, this share of its height away or nearer, is in
+#: its line (:func:`split_lines`), when no tall piece beside it shares half its rows.
+STRAY_ROWS = 0.25
+#: A short piece on a digit's top (a 5's flag written apart) joins it while together they are
+#: at most this many times as wide as tall (:func:`_join_fragments`; 1.1 for other pieces).
+FLAG_ASPECT = 1.4
 #: Pieces at least this share of the tallest one's height make the lines (:func:`split_lines`).
 LINE_TALL = 0.5
 #: Pieces stacked one above the other are one digit when together at most this many times
@@ -102,7 +108,8 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     neighbour, not the first digit); a line that its slope, carried back, continues to the
     left joins the line it meets there (:func:`_joined_along_slope`). Each smaller piece
     then joins the line of the tall piece nearest to it that it overlaps by half its own
-    height, or starts a line of its own. Lines are ordered by their pieces' mean height on
+    height, or else the line of a tall piece it is just over or under (STRAY_ROWS), or
+    starts a line of its own. Lines are ordered by their pieces' mean height on
     the page.
     """
     if not components:
@@ -138,6 +145,11 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
             (max(0, p.left - part.right, part.left - p.right), placed[id(p)])
             for p in tall
             if _overlap(part.top, part.bottom, p.top, p.bottom) >= 0.5 * max(1, part.height)
+        ] or [  # a 5's flag written apart, just above its body and higher than the line
+            (max(0, p.top - part.bottom, part.top - p.bottom), placed[id(p)])
+            for p in tall
+            if _overlap(part.left, part.right, p.left, p.right) >= 0.5 * max(1, part.width)
+            and max(0, p.top - part.bottom, part.top - p.bottom) <= STRAY_ROWS * p.height
         ]
         if near:
             index = min(near)[1]
@@ -175,20 +187,26 @@ def _joined_along_slope(units: list[list[Group]], slopes: list[float | None]) ->
 
 def _stacked(tall: list[Component]) -> list[Group]:
     """The tall pieces, left to right, with the pieces of one digit stacked one above the
-    other (a 3 written in two strokes) joined: pieces that overlap horizontally by half the
-    narrower one and together are at most STACK_HEIGHT of the pieces' median height tall
-    (two lines' digits, one above the other, are twice as tall together)."""
+    other (a 3 written in two strokes, a faint 5 broken in two) joined: pieces that overlap
+    horizontally by half the narrower one and together are at most STACK_HEIGHT of the
+    pieces' median height tall, or of a digit beside them (:func:`_as_tall_as_a_neighbour`:
+    when most tall pieces are a broken digit's halves, their median is a half). Two lines'
+    digits, one above the other, are twice as tall together as either line's."""
     highest = STACK_HEIGHT * float(np.median([c.height for c in tall]))
     units: list[Group] = []
     for part in sorted(tall, key=lambda c: c.left):
         for index, unit in enumerate(units):
+            top, bottom = min(unit.top, part.top), max(unit.bottom, part.bottom)
             if (
-                max(unit.bottom, part.bottom) - min(unit.top, part.top) <= highest
-                and _overlap(unit.left, unit.right, part.left, part.right) > 0
+                _overlap(unit.left, unit.right, part.left, part.right) > 0
                 and any(
                     _overlap(p.left, p.right, part.left, part.right)
                     >= 0.5 * min(p.width, part.width)
                     for p in unit.parts
+                )
+                and (
+                    bottom - top <= highest
+                    or _as_tall_as_a_neighbour(tall, [*unit.parts, part], top, bottom)
                 )
             ):
                 units[index] = Group.of([*unit.parts, part])
@@ -196,6 +214,22 @@ def _stacked(tall: list[Component]) -> list[Group]:
         else:
             units.append(Group.of([part]))
     return units
+
+
+def _as_tall_as_a_neighbour(
+    tall: list[Component], parts: list[Component], top: int, bottom: int
+) -> bool:
+    """Whether another of the ``tall`` pieces than ``parts`` spans most (80 %) of the rows
+    ``top`` to ``bottom`` and is at least 1 / STACK_HEIGHT of their height: a digit in the
+    same row, as tall as the stacked pieces together (a digit beside two lines' digits
+    stacked would be as tall as both lines)."""
+    span = bottom - top
+    return any(
+        c not in parts
+        and STACK_HEIGHT * c.height >= span
+        and _overlap(c.top, c.bottom, top, bottom) >= 0.8 * span
+        for c in tall
+    )
 
 
 def faint_pieces(
@@ -279,7 +313,9 @@ def _join_narrow(digits: list[Group], join: Callable[[Group, Group], bool]) -> l
 def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
     """Join each short group (under 60 % of the line's height: a stroke broken off its digit)
     to its nearest neighbour when the gap is small and the joint box is not too wide for one
-    digit; drop short groups that join nothing and are under 40 % of the height."""
+    digit (1.1 times its height; FLAG_ASPECT for a piece touching the box of the digit under
+    it and in that digit's upper part, the flag of a 5 written apart); drop short groups
+    that join nothing and are under 40 % of the height."""
     result = list(digits)
     changed = True
     while changed:
@@ -295,9 +331,12 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
                 gap = max(other.left - group.right, group.left - other.right, 0)
                 joint = Group.of(group.parts + other.parts)
                 close = gap <= 0.35 * line_height
+                # a 5's flag written apart, reaching far to the right of the body it sits on
+                flag = gap == 0 and group.bottom <= other.top + 0.4 * other.height
+                widest = FLAG_ASPECT if flag else 1.1
                 if (
                     close
-                    and joint.width <= 1.1 * max(joint.height, 1)
+                    and joint.width <= widest * max(joint.height, 1)
                     and (best is None or gap < best[0])
                 ):
                     best = (gap, other_index, joint)

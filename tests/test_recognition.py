@@ -700,6 +700,48 @@ def test_a_digit_in_two_stacked_pieces_stays_in_its_line():
     mixed = [piece(43, 27, 115, 117), piece(64, 168, 129, 211), piece(12, 275, 113, 374)]
     (line,) = split_lines([*mixed, piece(13, 444, 117, 513)])
     assert len(line) == 4
+    # a faint 5 broken into its upper and lower halves beside a 3: the halves are two of
+    # the three tall pieces, so their median is a half's height, and the 5 was not
+    # stacked: its lower half made a line of its own ("53" read "3" over "2"). Together
+    # they are as tall as the 3 beside them.
+    halves = [piece(26, 45, 67, 80), piece(66, 45, 110, 90)]
+    (line,) = split_lines([*halves, piece(27, 118, 103, 171)])
+    assert len(line) == 3
+
+
+def test_a_5s_flag_written_apart_stays_on_its_5(recognizer, mnist):
+    """MNIST 5s whose flag is a stroke of its own, beside a 2 and a 5, photographed: the
+    flag reaches far to the right of the body (the two together are 1.25 times as wide as
+    tall, and fragments joined a digit only up to 1.1), or is a sixth of the body's size
+    (a whole group dropped pieces under a fifth, as a straight cut's slivers are), or sits
+    above the line's rows (it made a line of its own, read "0"): each 5 was read as a 3,
+    "25" as "23" and "55" as "35" or "0" over "35", in all ten photos of each."""
+    from recognition.recognizer import piece_ink
+    from recognition.segment import split_lines
+
+    _, (images, labels) = mnist
+    for picks in ([6820, 9702], [5752, 1146]):
+        truth = "".join(map(str, labels[picks]))
+        right = 0
+        for seed in range(10):
+            rng = np.random.default_rng(seed)
+            field, _ = number_ink(images[picks], rng, touching=False)
+            right += recognizer.read_number(render(field, "paper", rng)).number == truth
+        assert right >= 9, (truth, right)
+    # the pieces' own rules: a flag above the line's rows joins the line of the body
+    # it is over; a group read whole keeps a piece a sixth of its largest, a cut does not
+    body, other, flag = (
+        norm.Component(39, 45, 109, 109, 0, 1797),
+        norm.Component(31, 154, 108, 197, 0, 1335),
+        norm.Component(24, 86, 35, 121, 0, 308),
+    )
+    (line,) = split_lines([body, other, flag])
+    assert len(line) == 3
+    ink = np.zeros((60, 60), np.float32)
+    ink[20:50, 5:35] = 1.0  # 900 pixels
+    ink[5:15, 30:45] = 1.0  # 150: a sixth
+    assert piece_ink(ink, (0, 60))[10, 40] == 1.0
+    assert piece_ink(ink, (0, 50))[10, 40] == 0.0
 
 
 @pytest.mark.parametrize("angle, least", [(8, 17), (15, 18), (25, 15)])
