@@ -91,6 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fonts", type=int, default=0, help="digits in handwriting fonts (training.fonts): 0"
     )
     parser.add_argument(
+        "--photographed",
+        type=int,
+        default=0,
+        help="MNIST training digits photographed in a random style and read back by the "
+        "recognition pipeline (training.photographed, cached under build/photographed/): 0",
+    )
+    parser.add_argument(
         "--holdout",
         type=int,
         default=5_000,
@@ -138,8 +145,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
-    if min(args.negatives, args.holdout, args.styles, args.fonts, args.warmup or 0) < 0:
-        parser.error("--negatives, --holdout, --styles, --fonts and --warmup cannot be negative")
+    counts = (args.negatives, args.holdout, args.styles, args.fonts, args.photographed)
+    if min(*counts, args.warmup or 0) < 0:
+        parser.error(
+            "--negatives, --holdout, --styles, --fonts, --photographed and --warmup "
+            "cannot be negative"
+        )
     return args
 
 

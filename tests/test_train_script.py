@@ -22,6 +22,7 @@ QUICK = ["--limit", "256", "--eval-limit", "200", "--batch-size", "64"]
 def negatives_cache(tmp_path, monkeypatch):
     """The synthesized not-a-digit images of each test are cached in its own folder."""
     monkeypatch.setattr(digits, "NEGATIVES_CACHE", tmp_path / "negatives")
+    monkeypatch.setattr(digits, "PHOTOGRAPHED_CACHE", tmp_path / "photographed")
 
 
 def run(tmp_path, name, *extra):
@@ -188,6 +189,35 @@ def test_evaluate_a_corrupt_file_is_one_clear_line(tmp_path, capsys):
     assert train.main(["--evaluate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err
+
+
+def test_photographed_digits_are_what_the_pipeline_makes_of_photos(mnist, tmp_path):
+    """``--photographed N``: training digits dressed as photos (every style) and read back
+    by the single-digit pipeline; the same seed gives the same set, a cache serves it
+    again, and the inputs are MNIST-like (the ink's longer side 20 pixels)."""
+    from training.photographed import ALL_STYLES, cached_photographed_set, photographed_set
+
+    (images, labels), _ = mnist
+    x, y = photographed_set(images[:300], labels[:300], 40, seed=5, workers=1, progress=False)
+    assert x.dtype == np.uint8 and x.shape[1:] == (28, 28) and 36 <= len(x) <= 40
+    assert set(y.tolist()) <= set(labels[:300].tolist()) and len(ALL_STYLES) >= 15
+    for image in x:  # the ink's longer side scaled to 20 pixels, as MNIST's
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 22
+    again, _ = photographed_set(images[:300], labels[:300], 40, seed=5, workers=1, progress=False)
+    assert np.array_equal(x, again)
+    other, _ = photographed_set(images[:300], labels[:300], 40, seed=6, workers=1, progress=False)
+    assert not np.array_equal(x[: len(other)], other[: len(x)])
+    # read by the shipped model, most are the digit they were made from
+    model = nl.load(digits.DEFAULT_OUT)
+    assert (model.predict(x[:, None] / np.float32(255)).argmax(1) == y).mean() >= 0.9
+    cached = cached_photographed_set(images[:300], labels[:300], 40, 5, tmp_path)
+    assert len(list(tmp_path.glob("photographed-*.npz"))) == 1
+    with pytest.raises(SystemExit):
+        train.parse_args(["--photographed", "-1"])
+    assert np.array_equal(
+        cached_photographed_set(images[:300], labels[:300], 40, 5, tmp_path)[0], cached[0]
+    )
 
 
 @pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--limit"])

@@ -43,6 +43,7 @@ from training.loop import (
     train_epoch,
 )
 from training.models import build_model, widen_classifier
+from training.photographed import cached_photographed_set
 from training.samples import load_samples
 from training.styles import styled_set
 
@@ -53,6 +54,8 @@ DEFAULT_FINETUNED = ROOT / "weights" / "mnist_cnn_finetuned.npz"
 #: Where synthesized not-a-digit images are kept between runs (``DIGITS_NEGATIVES_CACHE``
 #: moves it, e.g. for tests).
 NEGATIVES_CACHE = Path(os.environ.get("DIGITS_NEGATIVES_CACHE", ROOT / "build" / "negatives"))
+#: Where photographed training digits (``--photographed``) are kept between runs.
+PHOTOGRAPHED_CACHE = ROOT / "build" / "photographed"
 #: Held-out not-a-digit images made (with another seed) to fit the temperature on.
 HELD_OUT_NEGATIVES = 3_000
 #: The share of clean held-out digits the not-a-digit output may refuse (not_digit_shift()).
@@ -231,6 +234,13 @@ def train(args: argparse.Namespace) -> int:
         x_train = np.concatenate([x_train, written])
         y_train = np.concatenate([y_train, written_labels.astype(y_train.dtype)])
         print(f"with {len(written)} digits in handwriting fonts (training.fonts)")
+    if args.photographed:
+        photos, photo_labels = cached_photographed_set(
+            *digits, args.photographed, args.seed + 41, PHOTOGRAPHED_CACHE
+        )
+        x_train = np.concatenate([x_train, photos])
+        y_train = np.concatenate([y_train, photo_labels.astype(y_train.dtype)])
+        print(f"with {len(photos)} digits photographed and read back (training.photographed)")
     negatives_count = min(args.negatives, len(x_train) // 2)
     judge = nl.load(args.judge) if args.judge else (model if args.init is not None else None)
     not_digits = load_negatives(negatives_count, args.seed, *digits, judge)
@@ -315,6 +325,7 @@ def train(args: argparse.Namespace) -> int:
         "augmentation": augment.as_dict() if augment else None,
         "styled_digits": styles,
         "font_digits": fonts,
+        "photographed_digits": args.photographed,
         "test_accuracy": state["history"][-1]["test_accuracy"],
         "fine_tuned_from": str(args.init) if args.init else None,
         "extra_samples": None if extra is None else len(extra[1]),
