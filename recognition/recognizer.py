@@ -37,6 +37,7 @@ from .groups import (
 from .imageio import ImageSource, load_image
 from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import (
+    FLAT,
     SPLIT_ASPECT,
     Group,
     cuts_by_count,
@@ -86,6 +87,8 @@ MAX_MARKS = 150
 #: A line of marks that all touch the image's edge, and less than this share as tall as the
 #: tallest line, is no line of digits (in number mode).
 EDGE_LINE = 0.5
+#: ... and a line as low whose every piece is FLAT (``segment``) is a line drawn under or
+#: over the number (an underline, a fraction's bar), not digits.
 TOO_MANY_MARKS = "too many marks to read as a number"
 
 
@@ -333,6 +336,11 @@ class Recognizer:
             if _height(line) < EDGE_LINE * tallest and all(
                 part.at_edge(ink_map.ink.shape) for part in line
             ):  # the rim of a shadow or of the page where it leaves the frame
+                skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
+                continue
+            if _height(line) < EDGE_LINE * tallest and all(
+                part.width >= FLAT * part.height for part in line
+            ):  # a line drawn under (or over) the number: no digit is that flat
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
             groups = group_digits(line, lambda a, b: self._joined(ink_map, a, b))
@@ -742,6 +750,8 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
 #: A small mark (under STRAY_AREA of the largest piece's area) further than STRAY_GAP times
 #: the largest piece's longer side from its box is not part of a single digit.
 STRAY_GAP = 0.2
+#: A flat piece this share of the digit's height below it, or further, is an underline.
+UNDERLINE_GAP = 0.08
 
 
 def digit_parts(
@@ -753,13 +763,18 @@ def digit_parts(
     it no digit) unless they touch the edge of the ``(H, W)`` image ``shape`` (the rim of a
     shadow where it leaves the frame). Small marks further away to the side (a leftover of
     a shadow's edge, a speck of dirt) would shrink the digit when it is scaled to 20 pixels
-    with them."""
+    with them. A flat piece (FLAT times as wide as tall or more) below the digit, apart from
+    it by UNDERLINE_GAP of its height or more, is a line drawn under it and is left out
+    (and is never taken for the digit itself while another piece is not flat)."""
     if len(components) <= 1:
         return components
-    big = max(components, key=lambda c: c.area)
+    upright = [c for c in components if c.width < FLAT * c.height] or components
+    big = max(upright, key=lambda c: c.area)
     reach = STRAY_GAP * max(big.height, big.width)
     kept = []
     for part in components:
+        if part.width >= FLAT * part.height and part.top - big.bottom >= UNDERLINE_GAP * big.height:
+            continue  # an underline
         gap = max(big.top - part.bottom, part.top - big.bottom, big.left - part.right,
                   part.left - big.right, 0)  # fmt: skip
         above_or_below = part.left < big.right and big.left < part.right  # (a "?"'s dot)

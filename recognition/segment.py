@@ -30,6 +30,9 @@ SPAN_MIN, SPAN_MAX = 0.15, 1.6
 #: A small piece over or under a tall one, this share of its height away or nearer, is in
 #: its line (:func:`split_lines`), when no tall piece beside it shares half its rows.
 STRAY_ROWS = 0.25
+#: A piece at least this many times as wide as tall is flat: a line drawn under a number
+#: (an underline, a fraction's bar) when it lies below the digits.
+FLAT = 3.0
 #: A short piece on a digit's top (a 5's flag written apart) joins it while together they are
 #: at most this many times as wide as tall (:func:`_join_fragments`; 1.1 for other pieces).
 FLAG_ASPECT = 1.4
@@ -108,9 +111,9 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
     neighbour, not the first digit); a line that its slope, carried back, continues to the
     left joins the line it meets there (:func:`_joined_along_slope`). Each smaller piece
     then joins the line of the tall piece nearest to it that it overlaps by half its own
-    height, or else the line of a tall piece it is just over or under (STRAY_ROWS), or
-    starts a line of its own. Lines are ordered by their pieces' mean height on
-    the page.
+    height, or else the line of a tall piece it is just over or under (STRAY_ROWS; under it,
+    not when FLAT: an underline), or starts a line of its own. Lines are ordered by their
+    pieces' mean height on the page.
     """
     if not components:
         return []
@@ -150,6 +153,7 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
             for p in tall
             if _overlap(part.left, part.right, p.left, p.right) >= 0.5 * max(1, part.width)
             and max(0, p.top - part.bottom, part.top - p.bottom) <= STRAY_ROWS * p.height
+            and (part.bottom <= p.top or part.width < FLAT * part.height)  # (not underlines)
         ]
         if near:
             index = min(near)[1]
