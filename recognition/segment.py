@@ -319,7 +319,8 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
     to its nearest neighbour when the gap is small and the joint box is not too wide for one
     digit (1.1 times its height; FLAG_ASPECT for a piece touching the box of the digit under
     it and in that digit's upper part, the flag of a 5 written apart); drop short groups
-    that join nothing and are under 40 % of the height."""
+    that join nothing and are under 40 % of the height, or under 60 % and wholly in the
+    lower half of the line (a comma: "14,38" was read "14938")."""
     result = list(digits)
     changed = True
     while changed:
@@ -350,7 +351,13 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
                 del result[max(index, other_index)]
                 changed = True
                 break
-    return [g for g in result if g.height >= 0.4 * line_height]
+    upright = [g for g in result if g.height >= 0.6 * line_height] or result
+    middle = (np.median([g.top for g in upright]) + np.median([g.bottom for g in upright])) / 2
+    return [
+        g
+        for g in result
+        if g.height >= 0.4 * line_height and (g.height >= 0.6 * line_height or g.top < middle)
+    ]
 
 
 def candidate_cuts(profile: np.ndarray, height: int, limit: int = 12) -> list[int]:
