@@ -85,10 +85,9 @@ NOT_DIGIT_THRESHOLD = 0.5
 #: costs a classification per mark, and 3000 little bars must not keep a server busy).
 MAX_MARKS = 150
 #: A line of marks that all touch the image's edge, and less than this share as tall as the
-#: tallest line, is no line of digits (in number mode).
+#: tallest line, is no line of digits (in number mode); nor is a line as low whose every
+#: piece is FLAT (``segment``): a line drawn under or over the number, a fraction's bar.
 EDGE_LINE = 0.5
-#: ... and a line as low whose every piece is FLAT (``segment``) is a line drawn under or
-#: over the number (an underline, a fraction's bar), not digits.
 TOO_MANY_MARKS = "too many marks to read as a number"
 
 

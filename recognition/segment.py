@@ -229,7 +229,7 @@ def _as_tall_as_a_neighbour(
     stacked would be as tall as both lines)."""
     span = bottom - top
     return any(
-        c not in parts
+        all(c is not p for p in parts)
         and STACK_HEIGHT * c.height >= span
         and _overlap(c.top, c.bottom, top, bottom) >= 0.8 * span
         for c in tall
@@ -351,6 +351,8 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
                 del result[max(index, other_index)]
                 changed = True
                 break
+    if not result:
+        return result
     upright = [g for g in result if g.height >= 0.6 * line_height] or result
     middle = (np.median([g.top for g in upright]) + np.median([g.bottom for g in upright])) / 2
     return [
