@@ -90,13 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fonts", type=int, default=0, help="digits in handwriting fonts (training.fonts): 0"
     )
-    parser.add_argument(
-        "--photographed",
-        type=int,
-        default=0,
-        help="MNIST training digits photographed in a random style and read back by the "
-        "recognition pipeline (training.photographed, cached under build/photographed/): 0",
-    )
+    parser.add_argument("--photographed", type=int, default=0, help="digits from photos: 0")
     parser.add_argument(
         "--holdout",
         type=int,
@@ -145,12 +139,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--epochs, --batch-size, --lr, --limit, --eval-limit and --replay must be positive"
         )
-    counts = (args.negatives, args.holdout, args.styles, args.fonts, args.photographed)
+    counts = [args.negatives, args.holdout, args.styles, args.fonts, args.photographed]
     if min(*counts, args.warmup or 0) < 0:
-        parser.error(
-            "--negatives, --holdout, --styles, --fonts, --photographed and --warmup "
-            "cannot be negative"
-        )
+        parser.error("--negatives, --holdout, --styles, --fonts, --photographed, --warmup: >= 0")
     return args
 
 
