@@ -88,6 +88,13 @@ MAX_MARKS = 150
 #: tallest line, is no line of digits (in number mode); nor is a line as low whose every
 #: piece is FLAT (``segment``): a line drawn under or over the number, a fraction's bar.
 EDGE_LINE = 0.5
+#: A piece whose ink spreads across its long axis at most this share of its spread along it
+#: is a bar (a dash, a line drawn at a slant), not touching digits, however tall its line
+#: (:func:`_is_bar`; a row of k touching digits spreads about 1.4 / k as far across, so
+#: rows of up to nine stay digits); or a FLAT piece that fills BAR_FILL of its box (a thick
+#: short dash; touching digits fill half their box or less); lying within BAR_ANGLE degrees
+#: of level (a 1 is a bar standing up).
+BAR_SPREAD, BAR_FILL, BAR_ANGLE = 0.15, 0.75, 35.0
 TOO_MANY_MARKS = "too many marks to read as a number"
 
 
@@ -337,9 +344,11 @@ class Recognizer:
             ):  # the rim of a shadow or of the page where it leaves the frame
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
-            if _height(line) < EDGE_LINE * tallest and all(
-                part.width >= FLAT * part.height for part in line
-            ):  # a line drawn under (or over) the number: no digit is that flat
+            if (
+                _height(line) < EDGE_LINE * tallest
+                and all(part.width >= FLAT * part.height for part in line)
+            ) or all(_is_bar(ink_map.labels, part) for part in line):
+                # a line drawn under (or over) the number, or a dash: no digit is that flat
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
             groups = group_digits(line, lambda a, b: self._joined(ink_map, a, b))
@@ -704,6 +713,21 @@ def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
         cuts.append(low + int(np.argmin(profile[low : high + 1])) if high >= low else centre)
     cuts.append(width)
     return [(cuts[k], cuts[k + 1]) for k in range(count)]
+
+
+def _is_bar(labels: np.ndarray, part: Component) -> bool:
+    """Whether the ink of ``part`` (its pixels in the ``(H, W)`` component ``labels``) is a
+    bar lying down (a dash, a line drawn at a slant): its pixels' principal axis within
+    BAR_ANGLE degrees of level, and either their spread across it at most BAR_SPREAD of
+    their spread along it, or, a thick short dash, its box FLAT and BAR_FILL full of ink."""
+    rows, cols = np.nonzero(labels[part.top : part.bottom, part.left : part.right] == part.label)
+    if rows.size < 3:
+        return False
+    (across, along), axes = np.linalg.eigh(np.cov(np.stack([rows, cols]).astype(np.float64)))
+    level = abs(axes[1, 1]) >= np.cos(np.radians(BAR_ANGLE))  # (the long axis's column part)
+    thin = across <= BAR_SPREAD**2 * along
+    full = part.width >= FLAT * part.height and rows.size >= BAR_FILL * part.width * part.height
+    return bool(level and (thin or full))
 
 
 def _height(line: list[Component]) -> int:

@@ -782,6 +782,28 @@ def test_a_line_drawn_under_a_number_or_a_digit_is_not_read(recognizer, mnist):
     assert right >= 19
 
 
+@pytest.mark.parametrize(
+    "length, width, rise", [(60, 8, 0), (250, 12, 0), (100, 20, 0), (200, 10, 30), (200, 10, 120)]
+)
+def test_a_dash_alone_is_no_number(recognizer, length, width, rise):
+    """A dash or a line drawn alone in number mode (level, thick and short, or at a slant
+    up to about 30 degrees) was cut and read as digits ("4", "2", "0"); the digit mode
+    already called it "not a digit". Now it is skipped as a bar. A stroke standing up is
+    still a 1."""
+    image = Image.new("L", (300, 260), 255)
+    middle = 130
+    ImageDraw.Draw(image).line(
+        [(150 - length // 2, middle + rise // 2), (150 + length // 2, middle - rise // 2)],
+        fill=0,
+        width=width,
+    )
+    reading = recognizer.read_number(np.asarray(image))
+    assert reading.number is None and reading.reason == "not a digit" and reading.skipped
+    upright = Image.new("L", (300, 260), 255)
+    ImageDraw.Draw(upright).line([(150, 60), (160, 200)], fill=0, width=10)
+    assert recognizer.read_number(np.asarray(upright)).number == "1"
+
+
 @pytest.mark.parametrize("mark", ["comma", "point"])
 def test_a_comma_or_a_point_between_digits_is_not_a_digit(recognizer, mnist, mark):
     """Two pairs of MNIST test digits with a comma or a point between them ("14,38",
