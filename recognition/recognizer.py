@@ -317,7 +317,8 @@ class Recognizer:
             recorded.update(image=rgb, background=ink_map.background, ink=ink_map.ink)
         if not ink_map.components:
             return Prediction(None, reason=NO_DIGIT, detail=ink_map.reason, steps=recorded)
-        ink, _, _ = isolated_window(ink_map, digit_parts(ink_map.components, ink_map.ink.shape))
+        inside, _ = inside_a_ring(ink_map)
+        ink, _, _ = isolated_window(ink_map, digit_parts(inside, ink_map.ink.shape))
         digit = to_mnist(ink, self.deskew, recorded if steps else None)
         found = self.answer(digit, top_k)
         found.steps = recorded
@@ -336,7 +337,10 @@ class Recognizer:
         skipped: list[SkippedMark] = []
         found: list[tuple[int, Group, float | None]] = []  # (line, group, typical width)
         others: list[float | None] = []  # the typical width of the line's other single digits
-        lines_found = split_lines(ink_map.components)
+        components, ring = inside_a_ring(ink_map)
+        if ring is not None:  # a circle drawn around the number
+            skipped.append(SkippedMark(_original_box(ring, to_original)))
+        lines_found = split_lines(components)
         tallest = max(_height(line) for line in lines_found)
         for index, line in enumerate(lines_found):
             if _height(line) < EDGE_LINE * tallest and all(
@@ -775,6 +779,37 @@ def _load_verifier(path: Path) -> nl.Sequential | None:
 STRAY_GAP = 0.2
 #: A flat piece this share of the digit's height below it, or further, is an underline.
 UNDERLINE_GAP = 0.08
+#: Ink inside a ring at least this share of the ring's height tall is what was circled
+#: (:func:`inside_a_ring`).
+RING_INNER = 0.4
+
+
+def inside_a_ring(ink_map: InkMap) -> tuple[list[Component], Component | None]:
+    """The ink map's components without a circle (or a box) drawn around the others, and
+    that ring (None when there is none): the piece with the largest box, when every other
+    piece lies in the hole it closes and together they are at least RING_INNER of its
+    height (a 0 with a dot in it keeps its dot and its 0)."""
+    components = ink_map.components
+    if len(components) < 2:
+        return components, None
+    ring = max(components, key=lambda c: c.height * c.width)
+    inner = [c for c in components if c is not ring]
+    top, bottom = min(c.top for c in inner), max(c.bottom for c in inner)
+    if (
+        bottom - top < RING_INNER * ring.height
+        or top <= ring.top
+        or bottom >= ring.bottom
+        or min(c.left for c in inner) <= ring.left
+        or max(c.right for c in inner) >= ring.right
+    ):
+        return components, None
+    window = ink_map.labels[ring.top : ring.bottom, ring.left : ring.right] == ring.label
+    hole = ndimage.binary_fill_holes(window) & ~window
+    if not all(
+        hole[(c.top + c.bottom) // 2 - ring.top, (c.left + c.right) // 2 - ring.left] for c in inner
+    ):
+        return components, None
+    return inner, ring
 
 
 def digit_parts(
