@@ -37,12 +37,12 @@ from .groups import (
 from .imageio import ImageSource, load_image
 from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import (
-    FLAT,
     SPLIT_ASPECT,
     Group,
     cuts_by_count,
     faint_pieces,
     faintly_joined,
+    flat,
     group_digits,
     split_lines,
 )
@@ -86,12 +86,12 @@ NOT_DIGIT_THRESHOLD = 0.5
 MAX_MARKS = 150
 #: A line of marks that all touch the image's edge, and less than this share as tall as the
 #: tallest line, is no line of digits (in number mode); nor is a line as low whose every
-#: piece is FLAT (``segment``): a line drawn under or over the number, a fraction's bar.
+#: piece is flat (``segment.flat``): a line drawn under or over the number, a fraction's bar.
 EDGE_LINE = 0.5
 #: A piece whose ink spreads across its long axis at most this share of its spread along it
 #: is a bar (a dash, a line drawn at a slant), not touching digits, however tall its line
 #: (:func:`_is_bar`; a row of k touching digits spreads about 1.4 / k as far across, so
-#: rows of up to nine stay digits); or a FLAT piece that fills BAR_FILL of its box (a thick
+#: rows of up to nine stay digits); or a flat piece that fills BAR_FILL of its box (a thick
 #: short dash; touching digits fill half their box or less); lying within BAR_ANGLE degrees
 #: of level (a 1 is a bar standing up).
 BAR_SPREAD, BAR_FILL, BAR_ANGLE = 0.15, 0.75, 35.0
@@ -343,16 +343,14 @@ class Recognizer:
         lines_found = split_lines(components)
         tallest = max(_height(line) for line in lines_found)
         for index, line in enumerate(lines_found):
-            if _height(line) < EDGE_LINE * tallest and all(
-                part.at_edge(ink_map.ink.shape) for part in line
-            ):  # the rim of a shadow or of the page where it leaves the frame
-                skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
-                continue
+            low = _height(line) < EDGE_LINE * tallest
             if (
-                _height(line) < EDGE_LINE * tallest
-                and all(part.width >= FLAT * part.height for part in line)
-            ) or all(_is_bar(ink_map.labels, part) for part in line):
+                # the rim of a shadow or of the page where it leaves the frame
+                (low and all(part.at_edge(ink_map.ink.shape) for part in line))
                 # a line drawn under (or over) the number, or a dash: no digit is that flat
+                or (low and all(flat(part) for part in line))
+                or all(_is_bar(ink_map.labels, part) for part in line)
+            ):
                 skipped += [SkippedMark(_original_box(part, to_original)) for part in line]
                 continue
             groups = group_digits(line, lambda a, b: self._joined(ink_map, a, b))
@@ -723,14 +721,14 @@ def _is_bar(labels: np.ndarray, part: Component) -> bool:
     """Whether the ink of ``part`` (its pixels in the ``(H, W)`` component ``labels``) is a
     bar lying down (a dash, a line drawn at a slant): its pixels' principal axis within
     BAR_ANGLE degrees of level, and either their spread across it at most BAR_SPREAD of
-    their spread along it, or, a thick short dash, its box FLAT and BAR_FILL full of ink."""
+    their spread along it, or, a thick short dash, its box flat and BAR_FILL full of ink."""
     rows, cols = np.nonzero(labels[part.top : part.bottom, part.left : part.right] == part.label)
     if rows.size < 3:
         return False
     (across, along), axes = np.linalg.eigh(np.cov(np.stack([rows, cols]).astype(np.float64)))
     level = abs(axes[1, 1]) >= np.cos(np.radians(BAR_ANGLE))  # (the long axis's column part)
     thin = across <= BAR_SPREAD**2 * along
-    full = part.width >= FLAT * part.height and rows.size >= BAR_FILL * part.width * part.height
+    full = flat(part) and rows.size >= BAR_FILL * part.width * part.height
     return bool(level and (thin or full))
 
 
@@ -821,17 +819,17 @@ def digit_parts(
     it no digit) unless they touch the edge of the ``(H, W)`` image ``shape`` (the rim of a
     shadow where it leaves the frame). Small marks further away to the side (a leftover of
     a shadow's edge, a speck of dirt) would shrink the digit when it is scaled to 20 pixels
-    with them. A flat piece (FLAT times as wide as tall or more) below the digit, apart from
+    with them. A flat piece (``segment.flat``) below the digit, apart from
     it by UNDERLINE_GAP of its height or more, is a line drawn under it and is left out
     (and is never taken for the digit itself while another piece is not flat)."""
     if len(components) <= 1:
         return components
-    upright = [c for c in components if c.width < FLAT * c.height] or components
+    upright = [c for c in components if not flat(c)] or components
     big = max(upright, key=lambda c: c.area)
     reach = STRAY_GAP * max(big.height, big.width)
     kept = []
     for part in components:
-        if part.width >= FLAT * part.height and part.top - big.bottom >= UNDERLINE_GAP * big.height:
+        if flat(part) and part.top - big.bottom >= UNDERLINE_GAP * big.height:
             continue  # an underline
         gap = max(big.top - part.bottom, part.top - big.bottom, big.left - part.right,
                   part.left - big.right, 0)  # fmt: skip

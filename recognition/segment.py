@@ -75,6 +75,16 @@ def _overlap(start_a: int, stop_a: int, start_b: int, stop_b: int) -> int:
     return max(0, min(stop_a, stop_b) - max(start_a, start_b))
 
 
+def _gap(start_a: int, stop_a: int, start_b: int, stop_b: int) -> int:
+    """How far apart two spans are (0 when they meet or overlap)."""
+    return max(0, start_b - stop_a, start_a - stop_b)
+
+
+def flat(box: Box) -> bool:
+    """Whether ``box`` is FLAT times as wide as tall or more (no digit is)."""
+    return box.width >= FLAT * box.height
+
+
 def _shared(a: Box, b: Box) -> float:
     """How much two boxes overlap vertically, as a share of the shorter one's height."""
     return _overlap(a.top, a.bottom, b.top, b.bottom) / max(1, min(a.height, b.height))
@@ -145,15 +155,15 @@ def split_lines(components: list[Component]) -> list[list[Component]]:
         if id(part) in placed:
             continue
         near = [
-            (max(0, p.left - part.right, part.left - p.right), placed[id(p)])
+            (_gap(part.left, part.right, p.left, p.right), placed[id(p)])
             for p in tall
             if _overlap(part.top, part.bottom, p.top, p.bottom) >= 0.5 * max(1, part.height)
         ] or [  # a 5's flag written apart, just above its body and higher than the line
-            (max(0, p.top - part.bottom, part.top - p.bottom), placed[id(p)])
+            (_gap(part.top, part.bottom, p.top, p.bottom), placed[id(p)])
             for p in tall
             if _overlap(part.left, part.right, p.left, p.right) >= 0.5 * max(1, part.width)
-            and max(0, p.top - part.bottom, part.top - p.bottom) <= STRAY_ROWS * p.height
-            and (part.bottom <= p.top or part.width < FLAT * part.height)  # (not underlines)
+            and _gap(part.top, part.bottom, p.top, p.bottom) <= STRAY_ROWS * p.height
+            and (part.bottom <= p.top or not flat(part))  # (not underlines)
         ]
         if near:
             index = min(near)[1]
@@ -333,7 +343,7 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
                 if not 0 <= other_index < len(result):
                     continue
                 other = result[other_index]
-                gap = max(other.left - group.right, group.left - other.right, 0)
+                gap = _gap(group.left, group.right, other.left, other.right)
                 joint = Group.of(group.parts + other.parts)
                 close = gap <= 0.35 * line_height
                 # a 5's flag written apart, reaching far to the right of the body it sits on

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +83,11 @@ def photographed_set(
     bar = ProgressBar(count, "photographing digits") if progress else None
     results: list[tuple[np.ndarray, np.ndarray]] = []
     done = 0
-    if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for result, task in zip(pool.map(_chunk, tasks), tasks, strict=True):
-                results.append(result)
-                done += len(task[1])
-                if bar is not None:
-                    bar.update(done, 0.0, done)
-    else:
-        for task in tasks:
-            results.append(_chunk(task))
+    parallel = workers > 1 and len(tasks) > 1
+    with ProcessPoolExecutor(workers) if parallel else nullcontext() as pool:
+        made = pool.map(_chunk, tasks) if pool is not None else map(_chunk, tasks)
+        for result, task in zip(made, tasks, strict=True):
+            results.append(result)
             done += len(task[1])
             if bar is not None:
                 bar.update(done, 0.0, done)
