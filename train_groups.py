@@ -1,10 +1,11 @@
-"""Train the group reader: an nnlite network that reads up to three touching digits whole.
+"""Train the group reader: an nnlite network that reads up to six touching digits whole.
 
     python train_groups.py                   # writes weights/group_reader.npz (~35 min)
     python train_groups.py --resume          # go on after an interruption
+    python train_groups.py --init weights/group_reader.npz   # fine-tune the shipped one
 
 A straight cut cannot separate touching digits whose strokes overlap; the group reader does
-not cut. Groups of two and three MNIST *training* digits are squeezed until their strokes
+not cut. Rows of two to six MNIST *training* digits are squeezed until their strokes
 meet or cross, single digits are stretched wide, and each group is made into the reader's
 28x84 input (``recognition.groups.to_group_input``), labelled with its digits left to right
 and "no digit" for the positions after them. The synthesized groups are kept in
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 import nnlite as nl
-from training.groups import DEFAULT_OUT, ROOT, train
+from training.groups import DEFAULT_OUT, POSITIONS, ROOT, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--positions",
+        type=int,
+        default=POSITIONS,
+        help=f"digits read per group, at most ({POSITIONS}; 3 reads pairs and threes only)",
+    )
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "groups")
@@ -51,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
     )
     args = parser.parse_args(argv)
-    if min(args.groups, args.epochs, args.lr) <= 0:
-        parser.error("--groups, --epochs and --lr must be positive")
+    if min(args.groups, args.epochs, args.lr, args.positions) <= 0:
+        parser.error("--groups, --epochs, --lr and --positions must be positive")
     if min(args.font_groups, args.not_digit_groups) < 0:
         parser.error("--font-groups and --not-digit-groups cannot be negative")
     try:

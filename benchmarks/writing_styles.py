@@ -6,7 +6,7 @@
 Single digits are drawn with a pen in each style by ``training/styles.py`` (never trained on)
 or are MNIST *test* digits stretched or squeezed to a box, photographed on paper by
 ``training/realistic.py`` and read by ``Recognizer.predict``. Touching pairs and rows of three
-are MNIST test digits squeezed until their ink meets (``training/synth.py``), read by
+to six are MNIST test digits squeezed until their ink meets (``training/synth.py``), read by
 ``Recognizer.read_number`` with the cut reader alone and with the group reader weighed in.
 """
 
@@ -110,13 +110,16 @@ def font_number_rows(recognizer: Recognizer, count: int) -> list[tuple[str, floa
 
 def touching_rows(recognizer: Recognizer, count: int) -> list[tuple[str, float, float]]:
     """(kind, read exactly by the cut reader alone, with the group reader) for touching pairs,
-    touching rows of three and numbers of 2-6 separate digits."""
+    touching rows of three to six and numbers of 2-6 separate digits."""
     _, (images, labels) = nl.data.load_mnist()
     alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
     results = []
     for kind, size, touching in (
         ("touching pairs", (2, 3), True),
         ("touching rows of three", (3, 4), True),
+        ("touching rows of four", (4, 5), True),
+        ("touching rows of five", (5, 6), True),
+        ("touching rows of six", (6, 7), True),
         ("numbers of 2-6 separate digits", (2, 7), False),
     ):
         rng = np.random.default_rng(3000 + size[0] + touching)

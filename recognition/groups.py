@@ -10,7 +10,9 @@ makes one digit but with a fixed height instead of a fixed longer side:
     -> a (28, 84) field, centre of mass on the middle row, centred across
 
 and answers with one head per position: POSITIONS softmaxes over the ten digits and BLANK
-("no digit here"), left to right. A group of two touching digits reads ``[d1, d2, BLANK]``.
+("no digit here"), left to right. A group of two touching digits reads
+``[d1, d2, BLANK, BLANK, BLANK, BLANK]``; six digits at 20 px tall fit the field's width
+(a wider group is made smaller).
 The number reader (:meth:`~recognition.recognizer.Recognizer.read_number`) weighs this
 reading against the cut-and-verify reading of the same group by score.
 """
@@ -33,7 +35,7 @@ from .normalize import (
 #: The group reader's input: GROUP_HEIGHT x GROUP_WIDTH, the group's ink INK_HEIGHT tall.
 GROUP_HEIGHT, GROUP_WIDTH, INK_HEIGHT = 28, 84, 20
 #: Digits read per group, left to right; a position beyond the group's digits reads BLANK.
-POSITIONS = 3
+POSITIONS = 6
 #: The eleventh class of every position: "no digit here".
 BLANK = 10
 CLASSES = 11
@@ -76,13 +78,13 @@ def _place(group: np.ndarray) -> np.ndarray:
 
 
 def head_probabilities(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
-    """``(N, GROUP_HEIGHT, GROUP_WIDTH)`` inputs -> ``(N, POSITIONS, CLASSES)`` probabilities,
-    one softmax per position."""
+    """``(N, GROUP_HEIGHT, GROUP_WIDTH)`` inputs -> ``(N, P, CLASSES)`` probabilities, one
+    softmax per position (P: the model's positions, its outputs over CLASSES)."""
     batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, GROUP_HEIGHT, GROUP_WIDTH)
     was_training = model.training
     model.eval()
     try:
-        logits = model.forward(batch).reshape(len(batch), POSITIONS, CLASSES)
+        logits = model.forward(batch).reshape(len(batch), -1, CLASSES)
     finally:
         if was_training:
             model.train()
@@ -94,7 +96,7 @@ def best_reading(probabilities: np.ndarray) -> tuple[list[int], float]:
     the digits before the first BLANK, and the log-probability of that whole reading (every
     position after the digits must read BLANK)."""
     labels: list[int] = []
-    for position in range(POSITIONS):
+    for position in range(len(probabilities)):
         best = int(np.argmax(probabilities[position]))
         if best == BLANK:
             break
@@ -106,8 +108,9 @@ def reading_score(probabilities: np.ndarray, labels: list[int]) -> float:
     """The log-probability the group reader gives to reading ``labels`` (at most POSITIONS
     digits, then BLANK) from one group's ``(POSITIONS, CLASSES)`` probabilities; ``-inf``
     when the group holds more digits than it has positions."""
-    if len(labels) > POSITIONS:
+    positions = len(probabilities)
+    if len(labels) > positions:
         return float("-inf")
-    wanted = [*labels, *[BLANK] * (POSITIONS - len(labels))]
-    chosen = probabilities[np.arange(POSITIONS), wanted]
+    wanted = [*labels, *[BLANK] * (positions - len(labels))]
+    chosen = probabilities[np.arange(positions), wanted]
     return float(np.log(np.maximum(chosen, 1e-9)).sum())

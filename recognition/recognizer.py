@@ -51,7 +51,7 @@ from .shapes import has_loop, long_up_stroke_one
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
 DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
-#: The group reader (``train_groups.py``): reads up to three touching digits without cutting.
+#: The group reader (``train_groups.py``): reads up to six touching digits without cutting.
 DEFAULT_GROUP_READER = DEFAULT_WEIGHTS.with_name("group_reader.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
@@ -545,9 +545,6 @@ class Recognizer:
             # One digit, says the classifier and the verifier with one voice: a wide 2 or 0
             # that the group reader takes for two.
             return [whole], [None], cache
-        halves = None if heads is None else self._read_in_halves(ink, options, cache, heads)
-        if halves is not None:
-            return halves[0], halves[1], cache
         spans, chosen = self._choose(options, cache, heads)
         if heads is not None:
             labels, reading = best_reading(np.exp(heads))
@@ -556,7 +553,7 @@ class Recognizer:
                 labels
                 and np.exp(reading) >= GROUP_TRUST
                 and read != labels
-                and len(spans) <= POSITIONS  # (it sees 3 digits at most: not a row of 4)
+                and len(spans) <= len(heads)  # (it sees so many digits at most)
             ):
                 # The group reader is sure, and cutting found no way to agree with it: its
                 # digits stand, in the best cut into that many pieces (or an even one).
@@ -571,82 +568,6 @@ class Recognizer:
             score(missing)
         return spans, chosen, cache
 
-    def _read_in_halves(
-        self,
-        ink: np.ndarray,
-        options: dict[int, tuple[float, list[tuple[int, int]]]],
-        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
-        heads: np.ndarray,
-    ) -> tuple[list[tuple[int, int]], list[np.ndarray | None]] | None:
-        """Four or five touching digits, for the group reader, which reads three at most:
-        when it reads all three of its positions in the ``(H, W)`` group ``ink``
-        (``heads``), the group is cut in two (2 + 2 digits, or 2 + 3 and 3 + 2) where the
-        cut reader best cuts it into four or five (``options``), and each half is shown to
-        it. A cutting stands when it is sure (GROUP_TRUST) of each half's digits, and either
-        the classifier reads all the pieces but one alike (a row of three cut through its
-        middle digit reads "0117" for "017" otherwise) and it is surer of them all than of
-        its three, or it reads the middle pieces together as the same digits
-        (:meth:`_middle_agrees`; a reader of three digits is often sure of three in a row of
-        four) and the classifier reads all but two alike; of those, the one it is surest
-        of. Returns the spans and each piece's ``(11,)`` probabilities (the group
-        reader's), or None."""
-        whole, whole_score = best_reading(np.exp(heads))
-        if len(whole) < POSITIONS:
-            return None
-        splits = [(4, 2), (5, 2), (5, 3)]  # (digits, digits in the left half)
-        splits = [(count, left) for count, left in splits if count in options]
-        halves = []
-        for count, left in splits:
-            spans = options[count][1]
-            halves += [(spans[0][0], spans[left - 1][1]), (spans[left][0], spans[-1][1])]
-        half_heads = self._group_heads([(piece_ink(ink, half), 0, 0) for half in halves])
-        best: tuple[float, list[tuple[int, int]], list[np.ndarray | None]] | None = None
-        for index, (count, left) in enumerate(splits):
-            pair = half_heads[2 * index : 2 * index + 2]
-            readings = [best_reading(np.exp(h)) for h in pair]
-            sure = sum(certainty for _, certainty in readings)
-            if (
-                [len(digits) for digits, _ in readings] != [left, count - left]
-                or any(np.exp(certainty) < GROUP_TRUST for _, certainty in readings)
-                or (best is not None and sure <= best[0])
-            ):
-                continue
-            spans = options[count][1]
-            if any(span not in cache for span in spans):
-                continue  # (cutting scores every span it offers; as in _choose)
-            labels = [digit for digits, _ in readings for digit in digits]
-            alike = sum(
-                int(np.argmax(cache[span][1][:NOT_DIGIT_OUTPUT])) == label
-                for span, label in zip(spans, labels, strict=True)
-            )
-            if alike < count - 2:
-                continue
-            if (sure <= whole_score or alike < count - 1) and not self._middle_agrees(
-                ink, spans, labels
-            ):
-                continue  # (surer of its three, or two pieces read otherwise: the middle?)
-            digits = [
-                np.exp(h[position, :NOT_DIGIT_OUTPUT])
-                for h, size in zip(pair, (left, count - left), strict=True)
-                for position in range(size)
-            ]
-            best = (sure, spans, [np.append(d / d.sum(), 0.0) for d in digits])
-        return None if best is None else (best[1], best[2])
-
-    def _middle_agrees(
-        self, ink: np.ndarray, spans: list[tuple[int, int]], labels: list[int]
-    ) -> bool:
-        """Whether the group reader, shown a cutting's middle pieces together (all but the
-        first and the last of ``spans`` across the ``(H, W)`` group ``ink``), reads them as
-        ``labels[1:-1]``, sure (GROUP_TRUST) of it. A row of four touching digits read as
-        three, surely, by a reader with three positions passes: its middle is two digits
-        that it reads again. A row of three cut into four through a digit mostly fails: its
-        middle is one digit and a sliver of the next ("358" cut "3158", the middle "5")."""
-        middle = (spans[1][0], spans[-2][1])
-        (heads,) = self._group_heads([(piece_ink(ink, middle), 0, 0)])
-        digits, certainty = best_reading(np.exp(heads))
-        return digits == labels[1:-1] and np.exp(certainty) >= GROUP_TRUST
-
     def _choose(
         self,
         options: dict[int, tuple[float, list[tuple[int, int]]]],
@@ -660,11 +581,11 @@ class Recognizer:
         probabilities: the classifier's for the piece times the group reader's for that
         position (raised to GROUP_WEIGHT), renormalised (else None: the classifier's own)."""
         _, best_spans = max(options.values(), key=lambda option: option[0])
-        if heads is None or len(best_spans) > POSITIONS:
+        if heads is None or len(best_spans) > len(heads):
             return best_spans, [None] * len(best_spans)
         winner: tuple[float, list[tuple[int, int]], list[np.ndarray]] | None = None
         for count, (total, spans) in options.items():
-            if count > POSITIONS or any(span not in cache for span in spans):
+            if count > len(heads) or any(span not in cache for span in spans):
                 continue
             pieces = np.log(np.maximum(np.stack([cache[span][1] for span in spans]), 1e-9))
             joint = pieces.copy()

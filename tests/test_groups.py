@@ -15,6 +15,7 @@ from recognition.recognizer import Recognizer, _load_helper
 from recognition.segment import best_cuts, cuts_by_count
 from training import groups as training_groups
 from training.groups import HeadsCrossEntropyLoss, group_ink, make_groups
+from training.models import build_group_reader
 from training.realistic import render
 from training.synth import number_ink
 
@@ -43,13 +44,22 @@ def test_group_input_is_twenty_pixels_tall_and_centred():
 
 
 def test_reading_scores():
-    probabilities = np.full((groups.POSITIONS, groups.CLASSES), 0.01)
+    """The reading and its score for a reader of three positions, and of six (every
+    position after the digits reads BLANK)."""
+    probabilities = np.full((3, groups.CLASSES), 0.01)
     probabilities[0, 4] = probabilities[1, 2] = probabilities[2, groups.BLANK] = 0.9
     labels, score = groups.best_reading(probabilities)
     assert labels == [4, 2]
     assert score == pytest.approx(3 * np.log(0.9))
     assert groups.reading_score(probabilities, [4]) == pytest.approx(2 * np.log(0.9) + np.log(0.01))
     assert groups.reading_score(probabilities, [1, 2, 3, 4]) == float("-inf")
+    six = np.full((6, groups.CLASSES), 0.01)
+    six[:4, [7, 3, 0, 9]] = 0.0
+    six[np.arange(4), [7, 3, 0, 9]] = 0.9
+    six[4:, groups.BLANK] = 0.9
+    labels, score = groups.best_reading(six)
+    assert labels == [7, 3, 0, 9] and score == pytest.approx(6 * np.log(0.9))
+    assert groups.reading_score(six, [7, 3, 0, 9, 1, 1, 1]) == float("-inf")
 
 
 def test_heads_loss_gradient_matches_finite_differences():
@@ -95,8 +105,11 @@ def test_cuts_by_count_holds_the_best_cut_for_each_count():
 
 def test_synthesized_groups_are_labelled_left_to_right(mnist):
     (x_train, y_train), _ = mnist
-    inputs, targets = make_groups(x_train[:500], y_train[:500], 40, seed=3, progress=False)
+    inputs, targets = make_groups(
+        x_train[:500], y_train[:500], 40, seed=3, progress=False, positions=3
+    )
     assert inputs.shape == (40, groups.GROUP_HEIGHT, groups.GROUP_WIDTH)
+    assert targets.shape == (40, 3)
     assert inputs.dtype == np.uint8 and inputs.max() == 255
     sizes = (targets != groups.BLANK).sum(axis=1)
     assert set(sizes) <= {1, 2, 3} and len(set(sizes)) >= 2
@@ -108,14 +121,43 @@ def test_synthesized_groups_are_labelled_left_to_right(mnist):
     assert ink.max() > 0.5 and ink.shape[1] > ink.shape[0]  # two digits side by side
 
 
+def test_a_reader_of_six_positions_learns_from_rows_of_up_to_six(mnist):
+    """Groups for a reader of six positions are rows of one to six digits, labelled left to
+    right; a trained reader of three widened to six keeps its three heads and starts the new
+    ones as its last (mostly BLANK)."""
+    (x_train, y_train), _ = mnist
+    inputs, targets = make_groups(
+        x_train[:500], y_train[:500], 80, seed=3, progress=False, positions=6
+    )
+    assert inputs.shape == (80, groups.GROUP_HEIGHT, groups.GROUP_WIDTH)
+    assert targets.shape == (80, 6)
+    sizes = (targets != groups.BLANK).sum(axis=1)
+    assert set(sizes) <= {1, 2, 3, 4, 5, 6} and max(sizes) >= 5
+    for row in targets:
+        assert (np.diff((row != groups.BLANK).astype(int)) <= 0).all()
+    nl.seed(0)
+    three = build_group_reader(3, groups.CLASSES)
+    six = training_groups.more_positions(three, 6)
+    batch = inputs[:4, None].astype(np.float32) / 255
+    before = groups.head_probabilities(three, batch)
+    after = groups.head_probabilities(six, batch)
+    assert after.shape == (4, 6, groups.CLASSES)
+    assert np.allclose(after[:, :3], before, atol=1e-5)
+    assert np.allclose(after[:, 3:], before[:, 2:3], atol=1e-5)
+    assert training_groups.more_positions(six, 3) is six  # never narrower
+
+
 def test_the_shipped_group_reader_reads_held_out_groups(recognizer, mnist):
-    """Groups of 1-3 touching MNIST *test* digits, made as for training (measured 93 %)."""
+    """Groups of 1-6 touching MNIST *test* digits, made as for training, read exactly by the
+    reader alone (no cutting): groups of up to three digits measured 89 % of these, all of
+    them 69 % (of 1,500 groups: 99, 96, 85, 75, 44 and 25 % of groups of 1-6 digits)."""
     assert recognizer.group_reader is not None, "weights/group_reader.npz should be loaded"
     _, (x_test, y_test) = mnist
     inputs, targets = make_groups(x_test, y_test, 300, seed=5, progress=False)
     probabilities = groups.head_probabilities(recognizer.group_reader, inputs / 255.0)
-    exact = (probabilities.argmax(axis=2) == targets).all(axis=1).mean()
-    assert exact >= 0.9
+    exact = (probabilities.argmax(axis=2) == targets).all(axis=1)
+    short = (targets != groups.BLANK).sum(axis=1) <= 3
+    assert exact[short].mean() >= 0.85 and exact.mean() >= 0.6
 
 
 def _rows(mnist, count, touching, seed, lengths):
@@ -141,66 +183,43 @@ def test_touching_rows_are_read_whole(recognizer, mnist):
 
 
 @pytest.mark.slow
-def test_a_row_of_four_touching_digits_is_not_read_as_three(recognizer, mnist):
-    """The group reader reads three digits at most: when cutting finds four in a group, its
-    sure reading of three does not overrule it, and when it reads all three positions, it
-    reads the group's two halves too. Rows of four touching MNIST test digits: 22 of these
-    40 read exactly (23 with the group reader weighed once against the cut reader, 24 when
-    only rows of four were read in halves, 22 without the halves,
-    21 by the cut reader alone, 15 when the group reader's three digits stood and a digit
-    was dropped)."""
+@pytest.mark.parametrize(
+    ("length", "seed", "least", "before"),
+    [(4, 12, 32, 22), (5, 14, 27, 23), (6, 16, 14, 6)],
+)
+def test_rows_of_four_to_six_touching_digits_are_read_whole(
+    recognizer, mnist, length, seed, least, before
+):
+    """The group reader has six positions: rows of four, five and six touching MNIST test
+    digits are read whole, weighed against the cut reader like pairs. Of these 40 rows,
+    measured 36, 31 and 18 read exactly; ``before``: a reader of three positions, which read
+    a row of four or five in halves (22, 23; rows of six as the cut reader alone). The cut
+    reader alone reads fewer."""
     alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
-    rows = list(_rows(mnist, 40, True, seed=12, lengths=(4, 5)))
+    rows = list(_rows(mnist, 40, True, seed=seed, lengths=(length, length + 1)))
     correct = sum(recognizer.read_number(data).number == truth for data, truth in rows)
-    assert correct >= 22
-    assert correct >= sum(alone.read_number(data).number == truth for data, truth in rows)
-
-
-@pytest.mark.slow
-def test_a_row_of_five_touching_digits_is_read_in_halves(recognizer, mnist):
-    """Rows of five touching MNIST test digits, cut into 2 + 3 or 3 + 2 digits for the group
-    reader: 23 of these 40 read exactly (15 when only rows of four were read in halves, 14
-    by the cut reader alone)."""
-    alone = Recognizer(recognizer.model, verifier=recognizer.verifier)
-    rows = list(_rows(mnist, 40, True, seed=14, lengths=(5, 6)))
-    correct = sum(recognizer.read_number(data).number == truth for data, truth in rows)
-    assert correct >= 20
-    assert correct >= sum(alone.read_number(data).number == truth for data, truth in rows)
+    assert correct >= least > before
+    assert correct > sum(alone.read_number(data).number == truth for data, truth in rows)
 
 
 def _row(mnist, seed, index, lengths):
     return list(_rows(mnist, index + 1, True, seed=seed, lengths=lengths))[-1]
 
 
-def test_a_row_of_four_read_surely_as_three_is_read_by_its_middle(recognizer, mnist):
-    """A row "1108": the group reader reads three digits, surer of them than of the two halves
-    ("11" and "08"); its reading of the middle pieces together ("10") confirms the four
-    (it was read "108")."""
+def test_a_row_of_four_read_surely_as_three_by_a_reader_of_three_is_read(recognizer, mnist):
+    """A row "1108": a reader of three positions was surer of "108" than of the row's two
+    halves; the reader of six reads the four."""
     data, truth = _row(mnist, seed=23, index=16, lengths=(4, 5))
     assert truth == "1108"
     assert recognizer.read_number(data).number == truth
 
 
-def test_rows_of_five_whose_middle_reads_the_same_stand_with_two_pieces_read_otherwise(
-    recognizer, mnist
-):
-    """Rows of five read in halves (1 6 | 7 3 6 and 8 0 | 7 6 8) whose middle three digits the
-    group reader reads again, sure of them: the classifier reads two of the five pieces
-    otherwise, and they stand (they were read "036" and "80248")."""
-    rows = [_row(mnist, 22, 14, (5, 6)), _row(mnist, 24, 23, (5, 6))]
-    assert [truth for _, truth in rows] == ["16736", "80768"]
-    assert [recognizer.read_number(data).number for data, _ in rows] == ["16736", "80768"]
-
-
-def test_a_row_of_three_is_not_cut_into_four_through_a_digit(recognizer, mnist, monkeypatch):
-    """Rows of three touching digits cut into four, one digit sliced into two: the halves
-    read surely, but the middle pieces together are one digit and a sliver, and the cutting
-    does not stand. Without that check these rows gained a digit ("500" read "5010")."""
+def test_a_row_of_three_is_not_cut_into_four_through_a_digit(recognizer, mnist):
+    """Rows of three touching digits that a cut through a digit made into four ("500" read
+    "5010" when halves were read surely and nothing checked their middle)."""
     rows = [_row(mnist, 21, 0, (3, 4)), _row(mnist, 21, 15, (3, 4))]
     assert [truth for _, truth in rows] == ["500", "318"]
     assert [recognizer.read_number(data).number for data, _ in rows] == ["500", "318"]
-    monkeypatch.setattr(Recognizer, "_middle_agrees", lambda self, ink, spans, labels: True)
-    assert [recognizer.read_number(data).number for data, _ in rows] == ["5010", "3118"]
 
 
 def test_numbers_are_read_without_the_group_reader(recognizer, mnist):
@@ -249,7 +268,8 @@ def test_a_quick_run_writes_a_group_reader_and_resumes(tmp_path, mnist_dir, monk
     assert np.allclose(probabilities.sum(axis=2), 1.0, atol=1e-5)
     assert 0 <= model.metadata["validation_exact"] <= 1
     # kept for the next run, named by the generators' code (12 hex digits), counts and seed
-    assert len(list((tmp_path / "cache").glob("groups-" + "?" * 12 + "-300-0-0-0.npz"))) == 1
+    pattern = "groups-" + "?" * 12 + f"-300-0-0-{groups.POSITIONS}-0.npz"
+    assert len(list((tmp_path / "cache").glob(pattern))) == 1
     assert not list(tmp_path.glob("*.ckpt.npz"))  # the finished run's checkpoint is gone
 
 

@@ -133,7 +133,7 @@ def load_negatives(
         digits,
         labels,
         judge=None if judge is None else judge.predict,
-        progress=lambda done: bar.update(done, 0.0, done),
+        progress=lambda done: bar.update(done, None, done),
     )
     NEGATIVES_CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")

@@ -1,6 +1,6 @@
 """Training the group reader (``train_groups.py``): a network that reads a group of up to
-three touching digits whole (``recognition.groups``). Its groups are synthesized from MNIST
-*training* digits (``training.synth``): two or three digits squeezed until their strokes
+six touching digits whole (``recognition.groups``). Its groups are synthesized from MNIST
+*training* digits (``training.synth``): two to six digits squeezed until their strokes
 meet or cross, and single digits stretched wide (a wide group may be one wide digit), each
 cropped as the reader crops a group and made into the reader's ``(28, 84)`` input."""
 
@@ -33,26 +33,31 @@ from training.synth import group_crop, number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
-#: Shares of groups of one (often stretched), two and three digits.
+#: Shares of groups of one (often stretched), two and three digits, for a reader of three
+#: positions; a reader of more positions (``--positions``) sees ROW_SIZES.
 GROUP_SIZES = {1: 0.15, 2: 0.5, 3: 0.35}
+#: Shares of groups of one to six digits for a reader of six positions (rows of four to six
+#: touching digits, which a reader of three cannot read, and as many pairs and threes).
+ROW_SIZES = {1: 0.08, 2: 0.2, 3: 0.2, 4: 0.2, 5: 0.17, 6: 0.15}
 
 
 class HeadsCrossEntropyLoss:
     """Cross-entropy of each position's softmax, summed over the positions and averaged over
-    the batch: ``forward(logits (N, POSITIONS * CLASSES), labels (N, POSITIONS)) -> float``,
-    ``backward() -> (N, POSITIONS * CLASSES)``. Each position is an ordinary softmax
+    the batch: ``forward(logits (N, P * CLASSES), labels (N, P)) -> float``,
+    ``backward() -> (N, P * CLASSES)`` for P positions. Each position is an ordinary softmax
     classifier, so each head's gradient is ``p - t`` as in ``nl.CrossEntropyLoss``."""
 
     def __init__(self) -> None:
         self.inner = nl.CrossEntropyLoss()
+        self.positions = POSITIONS
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        n = len(logits)
-        loss = self.inner.forward(logits.reshape(n * POSITIONS, CLASSES), labels.reshape(-1))
-        return loss * POSITIONS
+        n, self.positions = labels.shape
+        loss = self.inner.forward(logits.reshape(n * self.positions, CLASSES), labels.reshape(-1))
+        return loss * self.positions
 
     def backward(self) -> np.ndarray:
-        return self.inner.backward().reshape(-1, POSITIONS * CLASSES) * POSITIONS
+        return self.inner.backward().reshape(-1, self.positions * CLASSES) * self.positions
 
 
 def group_ink(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -72,14 +77,23 @@ def group_ink(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_groups(
-    images: np.ndarray, labels: np.ndarray, count: int, seed: int, progress: bool = True
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    seed: int,
+    progress: bool = True,
+    positions: int = POSITIONS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` synthesized groups: inputs ``(count, 28, 84)`` uint8 and labels
-    ``(count, POSITIONS)`` (the digits left to right, then BLANK)."""
+    ``(count, positions)`` (the digits left to right, then BLANK): groups of GROUP_SIZES
+    digits for a reader of three positions, of ROW_SIZES for more."""
     rng = np.random.default_rng(seed)
-    sizes = rng.choice(list(GROUP_SIZES), size=count, p=list(GROUP_SIZES.values()))
+    shares = GROUP_SIZES if positions <= max(GROUP_SIZES) else ROW_SIZES
+    shares = {size: share for size, share in shares.items() if size <= positions}
+    total = sum(shares.values())
+    sizes = rng.choice(list(shares), size=count, p=[share / total for share in shares.values()])
     inputs = np.zeros((count, GROUP_HEIGHT, GROUP_WIDTH), dtype=np.uint8)
-    targets = np.full((count, POSITIONS), BLANK, dtype=np.int64)
+    targets = np.full((count, positions), BLANK, dtype=np.int64)
     bar = ProgressBar(count, "making groups") if progress else None
     for index, size in enumerate(sizes):
         picks = rng.choice(len(images), int(size), replace=False)
@@ -87,15 +101,17 @@ def make_groups(
         inputs[index] = np.round(group * 255).astype(np.uint8)
         targets[index, :size] = labels[picks]
         if bar is not None and ((index + 1) % 500 == 0 or index + 1 == count):
-            bar.update(index + 1, 0.0, index + 1)
+            bar.update(index + 1, None, index + 1)
     return inputs, targets
 
 
-def not_digit_groups(count: int, seed: int, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def not_digit_groups(
+    count: int, seed: int, progress: bool = True, positions: int = POSITIONS
+) -> tuple[np.ndarray, np.ndarray]:
     """``count`` groups that hold no digit: a letter or symbol from a font, a letter written
     as pen strokes, or a doodle (``training.negatives``), alone or two side by side, made
     into the reader's input as a group is. Inputs ``(count, 28, 84)`` uint8, labels
-    ``(count, POSITIONS)`` all BLANK: the group reader learns to say "no digit here" for
+    ``(count, positions)`` all BLANK: the group reader learns to say "no digit here" for
     a mark the classifier refuses, instead of finding digits in it (an A is not "14")."""
     from training.negatives import doodle, letter, written
 
@@ -114,8 +130,28 @@ def not_digit_groups(count: int, seed: int, progress: bool = True) -> tuple[np.n
         inputs[done] = np.round(to_group_input(group_crop(field)[0]) * 255).astype(np.uint8)
         done += 1
         if bar is not None and (done % 500 == 0 or done == count):
-            bar.update(done, 0.0, done)
-    return inputs, np.full((count, POSITIONS), BLANK, dtype=np.int64)
+            bar.update(done, None, done)
+    return inputs, np.full((count, positions), BLANK, dtype=np.int64)
+
+
+def more_positions(model: nl.Sequential, positions: int) -> nl.Sequential:
+    """A copy of a trained group reader ``model`` that reads ``positions`` positions (its
+    last Dense layer widened): its own positions keep their weights, and each new one starts
+    as a copy of its last (which mostly reads BLANK: a group of fewer digits)."""
+    layers = list(model.layers)
+    index = max(i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense))
+    old = layers[index]
+    had = old.out_features // CLASSES
+    if had >= positions:
+        return model
+    new = nl.Dense(old.in_features, positions * CLASSES)
+    for position in range(positions):
+        source = slice(min(position, had - 1) * CLASSES, (min(position, had - 1) + 1) * CLASSES)
+        target = slice(position * CLASSES, (position + 1) * CLASSES)
+        new.weight.data[target] = old.weight.data[source]
+        new.bias.data[target] = old.bias.data[source]
+    layers[index] = new
+    return nl.Sequential(layers, metadata=dict(model.metadata))
 
 
 def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:
@@ -134,27 +170,32 @@ def train(args: argparse.Namespace) -> int:
     cut = len(x_train) - 5000  # the last 5000 training digits make the validation groups
     # (named by the generators' code: a change to how groups are made remakes them)
     code = code_hash(sys.modules[__name__], synth, recognition.groups, fonts)
-    counts = f"{args.groups}-{args.font_groups}-{args.not_digit_groups}"
+    counts = f"{args.groups}-{args.font_groups}-{args.not_digit_groups}-{args.positions}"
     name = f"groups-{code}-{counts}-{args.seed}.npz"
     cache = args.cache / name
     if cache.is_file():
         with np.load(cache) as saved:
             x, y, x_val, y_val = saved["x"], saved["y"], saved["x_val"], saved["y_val"]
     else:
-        x, y = make_groups(x_train[:cut], y_train[:cut], args.groups, args.seed)
+        places = args.positions
+        x, y = make_groups(x_train[:cut], y_train[:cut], args.groups, args.seed, positions=places)
         if args.font_groups:  # groups of digits written in the TRAIN handwriting fonts
             try:
                 written, labels = fonts.font_set(args.font_groups, args.seed + 31)
             except ValueError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
-            x_fonts, y_fonts = make_groups(written, labels, args.font_groups, args.seed + 2)
+            x_fonts, y_fonts = make_groups(
+                written, labels, args.font_groups, args.seed + 2, positions=places
+            )
             x, y = np.concatenate([x, x_fonts]), np.concatenate([y, y_fonts])
         if args.not_digit_groups:
-            x_not, y_not = not_digit_groups(args.not_digit_groups, args.seed + 3)
+            x_not, y_not = not_digit_groups(args.not_digit_groups, args.seed + 3, positions=places)
             x, y = np.concatenate([x, x_not]), np.concatenate([y, y_not])
         validation = max(200, min(3000, args.groups // 10))
-        x_val, y_val = make_groups(x_train[cut:], y_train[cut:], validation, args.seed + 1)
+        x_val, y_val = make_groups(
+            x_train[cut:], y_train[cut:], validation, args.seed + 1, positions=places
+        )
         args.cache.mkdir(parents=True, exist_ok=True)
         np.savez(cache, x=x, y=y, x_val=x_val, y_val=y_val)
     print(f"{len(y)} groups for training, {len(y_val)} for validation", flush=True)
@@ -165,9 +206,10 @@ def train(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        model = more_positions(model, args.positions)
         print(f"fine-tuning {args.init} (it reads {exact(model, x_val, y_val):.2%} exactly)")
     else:
-        model = build_group_reader(POSITIONS, CLASSES)
+        model = build_group_reader(args.positions, CLASSES)
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     checkpoint = checkpoint_path(args.out)
     start, spent = 0, 0.0
@@ -211,10 +253,10 @@ def train(args: argparse.Namespace) -> int:
         )
         return 130
     model.metadata = {
-        "task": "read a group of up to 3 touching digits: 3 positions x 11 classes "
-        "(digits 0-9, then 10 = no digit)",
+        "task": f"read a group of up to {args.positions} touching digits: {args.positions} "
+        "positions x 11 classes (digits 0-9, then 10 = no digit)",
         "input": "(N, 1, 28, 84) float32 in [0, 1], white ink on black, the group 20 px tall",
-        "data": f"{args.groups} groups of 1-3 touching MNIST training digits"
+        "data": f"{args.groups} groups of 1-{args.positions} touching MNIST training digits"
         + (
             f" and {args.font_groups} of digits in handwriting fonts (training.fonts.TRAIN)"
             if args.font_groups

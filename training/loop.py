@@ -47,11 +47,13 @@ class ProgressBar:
         )
         self.start = time.perf_counter()
 
-    def update(self, done: int, loss: float, images: int) -> None:
-        """``done`` of ``total`` steps, the running ``loss``, ``images`` seen so far."""
+    def update(self, done: int, loss: float | None, images: int) -> None:
+        """``done`` of ``total`` steps, the running ``loss`` (None while making data: not
+        shown), ``images`` seen or made so far."""
         elapsed = time.perf_counter() - self.start
         rate = images / elapsed if elapsed > 0 else 0.0
-        self.bar.set_postfix_str(f"loss {loss:.4f} {rate:,.0f} img/s", refresh=False)
+        shown = "" if loss is None else f"loss {loss:.4f} "
+        self.bar.set_postfix_str(f"{shown}{rate:,.0f} img/s", refresh=False)
         self.bar.update(done - self.bar.n)
         if done >= self.bar.total:
             self.bar.close()

@@ -90,7 +90,7 @@ def photographed_set(
             results.append(result)
             done += len(task[1])
             if bar is not None:
-                bar.update(done, 0.0, done)
+                bar.update(done, None, done)
     inputs = np.concatenate([r[0] for r in results])
     kept = np.concatenate([r[1] for r in results])
     return inputs, kept

@@ -97,7 +97,7 @@ def make_dataset(images: np.ndarray, count: int, seed: int) -> tuple[np.ndarray,
             single = pen_ink(images[rng.integers(len(images))], int(rng.integers(40, 100)), rng)
             pieces.append(to_mnist(np.pad(single, 3), True))
             labels.append(1)
-        bar.update(index + 1, 0.0, len(pieces))
+        bar.update(index + 1, None, len(pieces))
     x, y = np.stack(pieces).astype(np.float32), np.asarray(labels, dtype=np.int64)
     # Balance: at most two "not one digit" pieces per "one digit" piece.
     negatives = np.flatnonzero(y == 0)
