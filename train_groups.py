@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         "--positions",
         type=int,
         default=POSITIONS,
-        help=f"digits read per group, at most ({POSITIONS}; 3 reads pairs and threes only)",
+        help=f"digits read per group ({POSITIONS}, as the number reader expects)",
     )
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

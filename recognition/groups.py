@@ -92,7 +92,7 @@ def head_probabilities(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
 
 
 def best_reading(probabilities: np.ndarray) -> tuple[list[int], float]:
-    """The most probable digits of one group from its ``(POSITIONS, CLASSES)`` probabilities:
+    """The most probable digits of one group from its ``(P, CLASSES)`` probabilities:
     the digits before the first BLANK, and the log-probability of that whole reading (every
     position after the digits must read BLANK)."""
     labels: list[int] = []
@@ -105,8 +105,8 @@ def best_reading(probabilities: np.ndarray) -> tuple[list[int], float]:
 
 
 def reading_score(probabilities: np.ndarray, labels: list[int]) -> float:
-    """The log-probability the group reader gives to reading ``labels`` (at most POSITIONS
-    digits, then BLANK) from one group's ``(POSITIONS, CLASSES)`` probabilities; ``-inf``
+    """The log-probability the group reader gives to reading ``labels`` (at most P digits,
+    then BLANK) from one group's ``(P, CLASSES)`` probabilities (P positions); ``-inf``
     when the group holds more digits than it has positions."""
     positions = len(probabilities)
     if len(labels) > positions:
