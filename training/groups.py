@@ -28,7 +28,7 @@ from recognition.groups import (
 from training import fonts, synth
 from training.checkpoints import checkpoint_path, code_hash, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
-from training.models import build_group_reader
+from training.models import build_group_reader, widen_last_dense
 from training.synth import group_crop, number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,20 +138,14 @@ def more_positions(model: nl.Sequential, positions: int) -> nl.Sequential:
     """A copy of a trained group reader ``model`` that reads ``positions`` positions (its
     last Dense layer widened): its own positions keep their weights, and each new one starts
     as a copy of its last (which mostly reads BLANK: a group of fewer digits)."""
-    layers = list(model.layers)
-    index = max(i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense))
-    old = layers[index]
-    had = old.out_features // CLASSES
-    if had >= positions:
-        return model
-    new = nl.Dense(old.in_features, positions * CLASSES)
-    for position in range(positions):
-        source = slice(min(position, had - 1) * CLASSES, (min(position, had - 1) + 1) * CLASSES)
-        target = slice(position * CLASSES, (position + 1) * CLASSES)
-        new.weight.data[target] = old.weight.data[source]
-        new.bias.data[target] = old.bias.data[source]
-    layers[index] = new
-    return nl.Sequential(layers, metadata=dict(model.metadata))
+
+    def fill(old: nl.Dense, new: nl.Dense) -> None:
+        had = old.out_features // CLASSES
+        rows = [min(p, had - 1) * CLASSES + c for p in range(positions) for c in range(CLASSES)]
+        new.weight.data[:] = old.weight.data[rows]
+        new.bias.data[:] = old.bias.data[rows]
+
+    return widen_last_dense(model, positions * CLASSES, fill)
 
 
 def exact(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:

@@ -8,6 +8,8 @@ API tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 import nnlite as nl
@@ -59,22 +61,34 @@ def build_group_reader(positions: int = 3, classes: int = 11) -> nl.Sequential:
     )
 
 
+def widen_last_dense(
+    model: nl.Sequential, outputs: int, fill: Callable[[nl.Dense, nl.Dense], None]
+) -> nl.Sequential:
+    """A copy of ``model`` whose last Dense layer has ``outputs`` outputs, its weights set by
+    ``fill(old, new)`` from the old layer's; ``model`` itself when it has as many already."""
+    layers = list(model.layers)
+    index = max(i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense))
+    old = layers[index]
+    if old.out_features >= outputs:
+        return model
+    new = nl.Dense(old.in_features, outputs)
+    fill(old, new)
+    layers[index] = new
+    return nl.Sequential(layers, metadata=dict(model.metadata))
+
+
 def widen_classifier(model: nl.Sequential, classes: int) -> nl.Sequential:
     """A copy of ``model`` whose last Dense layer has ``classes`` outputs: the old outputs'
     weights are kept, new outputs start at zero weight and a bias of -4 (rarely chosen at
     first), so a trained 10-digit model can learn an extra class without forgetting."""
-    layers = list(model.layers)
-    index = max(i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense))
-    old = layers[index]
-    if old.out_features >= classes:
-        return model
-    new = nl.Dense(old.in_features, classes)
-    new.weight.data[:] = 0.0
-    new.weight.data[: old.out_features] = old.weight.data
-    new.bias.data[:] = np.float32(-4.0)
-    new.bias.data[: old.out_features] = old.bias.data
-    layers[index] = new
-    return nl.Sequential(layers, metadata=dict(model.metadata))
+
+    def fill(old: nl.Dense, new: nl.Dense) -> None:
+        new.weight.data[:] = 0.0
+        new.weight.data[: old.out_features] = old.weight.data
+        new.bias.data[:] = np.float32(-4.0)
+        new.bias.data[: old.out_features] = old.bias.data
+
+    return widen_last_dense(model, classes, fill)
 
 
 def reference_network() -> nl.Sequential:
