@@ -35,7 +35,15 @@ from .groups import (
     to_group_input,
 )
 from .imageio import ImageSource, load_image
-from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
+from .normalize import (
+    STRAY_AREA,
+    Box,
+    Component,
+    InkMap,
+    find_ink,
+    pad_with_paper,
+    to_mnist,
+)
 from .segment import (
     SPLIT_ASPECT,
     Group,
@@ -46,7 +54,7 @@ from .segment import (
     group_digits,
     split_lines,
 )
-from .shapes import has_loop, long_up_stroke_one
+from .shapes import bow, has_loop, long_up_stroke_one
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
@@ -96,6 +104,12 @@ EDGE_LINE = 0.5
 #: of level (a 1 is a bar standing up).
 BAR_SPREAD, BAR_FILL, BAR_ANGLE = 0.15, 0.75, 35.0
 TOO_MANY_MARKS = "too many marks to read as a number"
+#: Why a mark read as a 1 was left out of a number (:func:`_without_brackets`).
+BRACKET = "a bracket"
+#: A "1" is a bracket when its edges bow at least BRACKET_BOW (:func:`~recognition.shapes.
+#: bow`) and a bracket bowed the other way closes it later in the line, or, alone, when they
+#: bow at least LONE_BRACKET_BOW (0.1 % of MNIST's 1s, 1 % at 0.12).
+BRACKET_BOW, LONE_BRACKET_BOW = 0.1, 0.2
 
 
 class WeightsError(ValueError):
@@ -413,6 +427,7 @@ class Recognizer:
                 plans[place] = plan
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
+        bows: dict[int, list[float]] = {}  # each reading's ink's bow
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
             zip(found, crops, plans, strict=True)
         ):
@@ -449,7 +464,13 @@ class Recognizer:
                 label = int(np.argmax(digits))
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
                 lines.setdefault(index, []).append(reading)
-        read = [lines[index] for index in sorted(lines)]
+                bows.setdefault(index, []).append(bow(piece) if label == 1 else 0.0)
+        read = []
+        for index in sorted(lines):
+            kept, marks = _without_brackets(lines[index], bows[index])
+            skipped += marks
+            if kept:
+                read.append(kept)
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
         return NumberReading(read, reason=reason, skipped=skipped)
 
@@ -621,6 +642,31 @@ def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         return probabilities
     digits = probabilities[:NOT_DIGIT_OUTPUT]
     return np.append(digits / max(float(digits.sum()), 1e-12), 0.0).astype(np.float32)
+
+
+def _without_brackets(
+    readings: list[DigitReading], bows: list[float]
+) -> tuple[list[DigitReading], list[SkippedMark]]:
+    """One line's readings without the brackets read as 1s (a "(" before digits, a ")"
+    after them), and those as skipped marks. ``bows``: each reading's ink's bow
+    (:func:`~recognition.shapes.bow`: positive for a "(", negative for a ")")."""
+    ones = [i for i, reading in enumerate(readings) if reading.label == 1]
+    brackets: set[int] = set()
+    inside = -1  # the closing bracket of the last pair found: the 1s before it are digits
+    for i in ones:
+        if i <= inside:
+            continue
+        if bows[i] >= BRACKET_BOW and i + 1 < len(readings):
+            closing = [j for j in ones if j > i + 1 and bows[j] <= -BRACKET_BOW]
+            if closing:
+                brackets.update([i, closing[0]])
+                inside = closing[0]
+            elif bows[i] >= LONE_BRACKET_BOW:
+                brackets.add(i)
+        elif bows[i] <= -LONE_BRACKET_BOW and i > 0:
+            brackets.add(i)
+    kept = [reading for i, reading in enumerate(readings) if i not in brackets]
+    return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]
 
 
 def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
