@@ -53,6 +53,7 @@ from .segment import (
     flat,
     group_digits,
     split_lines,
+    without_dashes,
 )
 from .shapes import bow, has_loop, long_up_stroke_one
 
@@ -106,9 +107,10 @@ BAR_SPREAD, BAR_FILL, BAR_ANGLE = 0.15, 0.75, 35.0
 TOO_MANY_MARKS = "too many marks to read as a number"
 #: Why a mark read as a 1 was left out of a number (:func:`_without_brackets`).
 BRACKET = "a bracket"
-#: A "1" is a bracket when its edges bow at least BRACKET_BOW (:func:`~recognition.shapes.
-#: bow`) and a bracket bowed the other way closes it later in the line, or, alone, when they
-#: bow at least LONE_BRACKET_BOW (0.1 % of MNIST's 1s, 1 % at 0.12).
+#: A "1" read alone (not cut from touching digits) is a bracket when its edges bow at least
+#: BRACKET_BOW (:func:`~recognition.shapes.bow`) and a bracket bowed the other way closes it
+#: later in the line, or, first or last in its line, when they bow at least LONE_BRACKET_BOW
+#: (0.1 % of MNIST's 1s, 1 % at 0.12).
 BRACKET_BOW, LONE_BRACKET_BOW = 0.1, 0.2
 
 
@@ -401,6 +403,26 @@ class Recognizer:
         probabilities_of = dict(
             zip(places, self.classify(np.stack(list(whole.values()))) if whole else [], strict=True)
         )
+        # A digit refused as "not a digit" because a dash touches it (the "-1" of "07-12-99")
+        # is read without the dash, which is skipped, when without it it is a digit.
+        for place in places:
+            if probabilities_of[place][NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD:
+                continue
+            ink, top, left = crops[place]
+            span = without_dashes(ink)
+            if span == (0, ink.shape[1]):
+                continue
+            digit = to_mnist(piece_ink(ink, span), self.deskew)
+            probabilities = self.classify(digit[None])[0]
+            if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
+                continue
+            whole[place], probabilities_of[place] = digit, probabilities
+            plans[place] = ([span], [None], {})
+            dash = ink.copy()
+            dash[:, span[0] : span[1]] = 0.0
+            box = _inked_box(dash, top, left)
+            if box is not None:
+                skipped.append(SkippedMark(_original_box(box, to_original)))
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
         # to the group reader after all. When it is sure (GROUP_TRUST) of two or more digits
@@ -448,14 +470,9 @@ class Recognizer:
                 digit, probabilities = cache[span]
                 probabilities = with_shapes(digit, probabilities if joint is None else joint)
                 piece = piece_ink(ink, span)
-                rows = np.flatnonzero((piece > 0.25).any(axis=1))
-                cols = np.flatnonzero((piece > 0.25).any(axis=0))
-                if rows.size == 0:
+                inked = _inked_box(piece, top, left)
+                if inked is None:
                     continue
-                inked = Box(
-                    int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1),
-                    int(left + cols[-1] + 1),
-                )  # fmt: skip
                 box = _original_box(inked, to_original)
                 if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
                     skipped.append(SkippedMark(box))
@@ -464,7 +481,8 @@ class Recognizer:
                 label = int(np.argmax(digits))
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
                 lines.setdefault(index, []).append(reading)
-                bows.setdefault(index, []).append(bow(piece) if label == 1 else 0.0)
+                alone = label == 1 and len(spans) == 1  # (a bracket is a mark of its own)
+                bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
         read = []
         for index in sorted(lines):
             kept, marks = _without_brackets(lines[index], bows[index])
@@ -648,8 +666,9 @@ def _without_brackets(
     readings: list[DigitReading], bows: list[float]
 ) -> tuple[list[DigitReading], list[SkippedMark]]:
     """One line's readings without the brackets read as 1s (a "(" before digits, a ")"
-    after them), and those as skipped marks. ``bows``: each reading's ink's bow
-    (:func:`~recognition.shapes.bow`: positive for a "(", negative for a ")")."""
+    after them; one alone only first or last in its line), and those as skipped marks.
+    ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive for a
+    "(", negative for a ")"; 0.0 for a reading that is no 1, or was cut from a group)."""
     ones = [i for i, reading in enumerate(readings) if reading.label == 1]
     brackets: set[int] = set()
     inside = -1  # the closing bracket of the last pair found: the 1s before it are digits
@@ -661,9 +680,9 @@ def _without_brackets(
             if closing:
                 brackets.update([i, closing[0]])
                 inside = closing[0]
-            elif bows[i] >= LONE_BRACKET_BOW:
+            elif bows[i] >= LONE_BRACKET_BOW and i == 0:
                 brackets.add(i)
-        elif bows[i] <= -LONE_BRACKET_BOW and i > 0:
+        elif bows[i] <= -LONE_BRACKET_BOW and i == len(readings) - 1 > 0:
             brackets.add(i)
     kept = [reading for i, reading in enumerate(readings) if i not in brackets]
     return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]
@@ -697,6 +716,19 @@ def _is_bar(labels: np.ndarray, part: Component) -> bool:
     thin = across <= BAR_SPREAD**2 * along
     full = flat(part) and rows.size >= BAR_FILL * part.width * part.height
     return bool(level and (thin or full))
+
+
+def _inked_box(ink: np.ndarray, top: int, left: int) -> Box | None:
+    """The box of the strokes (above 0.25) of ``ink`` ``(h, w)``, a crop whose first row
+    and column are ``top`` and ``left`` of the ink map, in the ink map; None if it has
+    none."""
+    rows = np.flatnonzero((ink > 0.25).any(axis=1))
+    cols = np.flatnonzero((ink > 0.25).any(axis=0))
+    if rows.size == 0:
+        return None
+    return Box(
+        int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1), int(left + cols[-1] + 1)
+    )
 
 
 def _height(line: list[Component]) -> int:

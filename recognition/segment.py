@@ -52,6 +52,10 @@ BRIDGE_INK = 0.12
 #: Two neighbouring groups joined by such a stroke may be one digit when their joint box is
 #: at most this many times as wide as it is tall (two digits side by side are wider).
 BRIDGE_ASPECT = 0.8
+#: A dash that touches a digit ("07-12-99": the "-1"): columns at one end of a group whose ink
+#: is at most DASH_THICK of the group's height thick, in the middle half of its rows, together
+#: at least DASH_LENGTH of its height long (:func:`without_dashes`).
+DASH_THICK, DASH_LENGTH = 0.2, 0.25
 
 
 @dataclass
@@ -370,6 +374,34 @@ def _join_fragments(digits: list[Group], line_height: float) -> list[Group]:
         for g in result
         if g.height >= 0.4 * line_height and (g.height >= 0.6 * line_height or g.top < middle)
     ]
+
+
+def without_dashes(ink: np.ndarray) -> tuple[int, int]:
+    """The columns ``(start, stop)`` of a group's ``(H, W)`` ink without a dash touching one
+    of its ends: the thin level stroke of DASH_THICK or less of the ink's height, in the
+    middle half of its rows, over DASH_LENGTH of its height or more. ``(0, W)`` when there
+    is none (a 1's flag is high, a 7's bar at the top, a 0's side too short), or when both
+    ends have one (a bar through a stroke: a "+", a "t")."""
+    strokes = np.asarray(ink) > 0.25
+    inked = strokes.any(axis=0)
+    rows = np.flatnonzero(strokes.any(axis=1))
+    if rows.size == 0:
+        return 0, strokes.shape[1]
+    height = rows[-1] - rows[0] + 1
+    index = np.arange(strokes.shape[0])[:, None]
+    top = np.where(strokes, index, strokes.shape[0]).min(axis=0)
+    bottom = np.where(strokes, index, -1).max(axis=0)
+    level = np.abs((top + bottom) / 2 - (rows[0] + rows[-1]) / 2) <= height / 4
+    thin = inked & (bottom - top + 1 <= DASH_THICK * height) & level
+    solid = np.flatnonzero(inked & ~thin)
+    if solid.size == 0:
+        return 0, strokes.shape[1]  # (all dash: a dash alone, left to the line's rules)
+    columns = np.flatnonzero(inked)
+    before = solid[0] - columns[0] >= DASH_LENGTH * height
+    after = columns[-1] - solid[-1] >= DASH_LENGTH * height
+    if before == after:  # none, or a bar through a stroke: a "+", a "t"
+        return 0, strokes.shape[1]
+    return (int(solid[0]), strokes.shape[1]) if before else (0, int(solid[-1]) + 1)
 
 
 def candidate_cuts(profile: np.ndarray, height: int, limit: int = 12) -> list[int]:
