@@ -902,6 +902,7 @@ def _placed(part: np.ndarray, height: int, top: int) -> np.ndarray:
     return field
 
 
+@pytest.mark.slow
 def test_brackets_around_a_number_are_not_ones(recognizer, mnist):
     """Numbers of 2-4 MNIST test digits between drawn brackets, "(3974)", photographed. A
     bracket is one stroke, and the classifier reads it as a 1: none of 40 such numbers was
@@ -938,6 +939,7 @@ def test_brackets_around_a_number_are_not_ones(recognizer, mnist):
     assert bow(brackets[0]) >= 0.1 and bow(brackets[1]) <= -0.1
 
 
+@pytest.mark.slow
 def test_a_dash_touching_a_digit_is_left_out_of_it(recognizer):
     """A date written "07-12-99" in the 35 handwriting fonts (held out and trained on),
     each a writer's hand. Where a font's dash reaches the digit after it, the two were one
