@@ -35,15 +35,7 @@ from .groups import (
     to_group_input,
 )
 from .imageio import ImageSource, load_image
-from .normalize import (
-    STRAY_AREA,
-    Box,
-    Component,
-    InkMap,
-    find_ink,
-    pad_with_paper,
-    to_mnist,
-)
+from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
 from .segment import (
     SPLIT_ASPECT,
     Group,
