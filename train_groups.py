@@ -57,9 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
     )
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        default=256,
+        help="units of the dense layer before the heads (with --init: widened to this many, "
+        "the trained units kept)",
+    )
     args = parser.parse_args(argv)
-    if min(args.groups, args.epochs, args.lr, args.positions) <= 0:
-        parser.error("--groups, --epochs, --lr and --positions must be positive")
+    if min(args.groups, args.epochs, args.lr, args.positions, args.hidden) <= 0:
+        parser.error("--groups, --epochs, --lr, --positions and --hidden must be positive")
     if min(args.font_groups, args.not_digit_groups) < 0:
         parser.error("--font-groups and --not-digit-groups cannot be negative")
     try:

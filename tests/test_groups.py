@@ -15,7 +15,7 @@ from recognition.recognizer import Recognizer, _load_helper
 from recognition.segment import best_cuts, cuts_by_count
 from training import groups as training_groups
 from training.groups import HeadsCrossEntropyLoss, group_ink, make_groups
-from training.models import build_group_reader
+from training.models import build_group_reader, wider_hidden
 from training.realistic import render
 from training.synth import number_ink
 
@@ -145,6 +145,36 @@ def test_a_reader_of_six_positions_learns_from_rows_of_up_to_six(mnist):
     assert np.allclose(after[:, :3], before, atol=1e-5)
     assert np.allclose(after[:, 3:], before[:, 2:3], atol=1e-5)
     assert training_groups.more_positions(six, 3) is six  # never narrower
+
+
+def test_a_wider_hidden_layer_reads_as_before_and_learns(tmp_path):
+    """``wider_hidden`` (``train_groups.py --hidden``) gives a trained reader more hidden
+    units without changing what it reads; the new units then learn (their weights into the
+    heads, zero at first, move with training) and survive a save and load."""
+    nl.seed(1)
+    model = build_group_reader(6, groups.CLASSES, hidden=32)
+    batch = np.random.default_rng(2).random((8, 1, groups.GROUP_HEIGHT, groups.GROUP_WIDTH))
+    batch = batch.astype(np.float32)
+    wide = wider_hidden(model, 48)
+    model.eval()
+    wide.eval()
+    assert np.allclose(wide.forward(batch), model.forward(batch), atol=1e-5)
+    dense = [layer for layer in wide.layers if isinstance(layer, nl.Dense)]
+    assert (dense[0].out_features, dense[1].in_features) == (48, 48)
+    assert not dense[1].weight.data[:, 32:].any()
+    assert wider_hidden(wide, 40) is wide  # never narrower
+    wide.save(tmp_path / "wide.npz")
+    again = nl.load(tmp_path / "wide.npz")
+    again.eval()
+    assert np.allclose(again.forward(batch), model.forward(batch), atol=1e-5)
+    wide.train()
+    loss = HeadsCrossEntropyLoss()
+    labels = np.random.default_rng(3).integers(0, groups.CLASSES, (8, 6))
+    loss.forward(wide.forward(batch), labels)
+    for parameter in wide.parameters():
+        parameter.zero_grad()
+    wide.backward(loss.backward())
+    assert np.abs(dense[1].weight.grad[:, 32:]).max() > 0
 
 
 def test_the_shipped_group_reader_reads_held_out_groups(recognizer, mnist):

@@ -39,9 +39,9 @@ def build_model(classes: int = 11) -> nl.Sequential:
     )
 
 
-def build_group_reader(positions: int = 3, classes: int = 11) -> nl.Sequential:
+def build_group_reader(positions: int = 3, classes: int = 11, hidden: int = 256) -> nl.Sequential:
     """(N, 1, 28, 84) -> (N, positions * classes) logits (``recognition.groups``): 3x3 conv
-    blocks with batch norm (32 channels, pooled; 32, pooled; 64, 64, pooled), a 256-unit
+    blocks with batch norm (32 channels, pooled; 32, pooled; 64, 64, pooled), a ``hidden``-unit
     dense layer with dropout."""
     return nl.Sequential(
         [
@@ -53,10 +53,10 @@ def build_group_reader(positions: int = 3, classes: int = 11) -> nl.Sequential:
             *conv_block(64, 64),
             nl.MaxPool2D(2),
             nl.Flatten(),
-            nl.Dense(64 * (28 // 8) * (84 // 8), 256),
+            nl.Dense(64 * (28 // 8) * (84 // 8), hidden),
             nl.ReLU(),
             nl.Dropout(0.4),
-            nl.Dense(256, positions * classes),
+            nl.Dense(hidden, positions * classes),
         ]
     )
 
@@ -74,6 +74,35 @@ def widen_last_dense(
     new = nl.Dense(old.in_features, outputs)
     fill(old, new)
     layers[index] = new
+    return nl.Sequential(layers, metadata=dict(model.metadata))
+
+
+def wider_hidden(model: nl.Sequential, units: int, seed: int = 0) -> nl.Sequential:
+    """A copy of ``model`` whose hidden Dense layer (the one before the last Dense) has
+    ``units`` outputs, computing the same function: the old units keep their weights, the new
+    ones start He-initialised with a zero weight into the last layer, so they add capacity
+    to fine-tune without changing what the model reads at first (Net2Net's "wider" step).
+    ``model`` itself when its hidden layer has as many units already."""
+    layers = list(model.layers)
+    dense = [i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense)]
+    if len(dense) < 2:
+        raise ValueError("the model has no hidden Dense layer before its last one")
+    first, last = layers[dense[-2]], layers[dense[-1]]
+    if first.out_features >= units:
+        return model
+    rng = np.random.default_rng(seed)
+    hidden = nl.Dense(first.in_features, units)
+    hidden.weight.data[:] = (
+        rng.standard_normal(hidden.weight.data.shape) * np.sqrt(2.0 / first.in_features)
+    ).astype(np.float32)
+    hidden.weight.data[: first.out_features] = first.weight.data
+    hidden.bias.data[:] = 0.0
+    hidden.bias.data[: first.out_features] = first.bias.data
+    out = nl.Dense(units, last.out_features)
+    out.weight.data[:] = 0.0
+    out.weight.data[:, : first.out_features] = last.weight.data
+    out.bias.data[:] = last.bias.data
+    layers[dense[-2]], layers[dense[-1]] = hidden, out
     return nl.Sequential(layers, metadata=dict(model.metadata))
 
 
