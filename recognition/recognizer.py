@@ -436,8 +436,9 @@ class Recognizer:
             if np.exp(score) < GROUP_TRUST or reading == [1, 1]:
                 continue  # (not sure; or a V, a U: two strokes the classifier refused)
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
-            plan = self._plan(ink, group, digit_width, group_heads)
-            if plan is not None and self._cut_alone(ink, group, digit_width) == reading:
+            memo: dict = {}  # (both cut the same group: each span is read once)
+            plan = self._plan(ink, group, digit_width, group_heads, memo)
+            if plan is not None and self._cut_alone(ink, group, digit_width, memo) == reading:
                 plans[place] = plan
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
@@ -501,21 +502,28 @@ class Recognizer:
         return digit, with_shapes(digit, self.classify(digit[None])[0])
 
     def _plan(
-        self, ink: np.ndarray, group: Group, digit_width: float | None, heads: np.ndarray | None
+        self,
+        ink: np.ndarray,
+        group: Group,
+        digit_width: float | None,
+        heads: np.ndarray | None,
+        memo: dict | None = None,
     ) -> tuple[list[tuple[int, int]], list[np.ndarray | None], dict] | None:
         """How to read one group (:meth:`_cut_group`'s spans, joint probabilities and
         cache), or None when it stays whole: narrow for one digit, unless the group reader's
-        ``heads`` see two digits or more in it."""
+        ``heads`` see two digits or more in it. ``memo``: as :meth:`_cut_group`'s."""
         touching = heads is not None and np.exp(heads[1, BLANK]) < 0.5
         split_aspect = 0.0 if touching else SPLIT_ASPECT
         if ink.shape[1] <= split_aspect * group.height:  # (as cuts_by_count decides)
             return None
-        return self._cut_group(ink, group, digit_width, split_aspect, heads)
+        return self._cut_group(ink, group, digit_width, split_aspect, heads, memo)
 
-    def _cut_alone(self, ink: np.ndarray, group: Group, digit_width: float | None) -> list[int]:
+    def _cut_alone(
+        self, ink: np.ndarray, group: Group, digit_width: float | None, memo: dict | None = None
+    ) -> list[int]:
         """The digits the cut reader alone (no group reader) reads in ``ink``, cutting it
-        however narrow it is."""
-        spans, chosen, cache = self._cut_group(ink, group, digit_width, 0.0, None)
+        however narrow it is. ``memo``: as :meth:`_cut_group`'s."""
+        spans, chosen, cache = self._cut_group(ink, group, digit_width, 0.0, None, memo)
         return [
             int(np.argmax((cache[span][1] if joint is None else joint)[:NOT_DIGIT_OUTPUT]))
             for span, joint in zip(spans, chosen, strict=True)
@@ -550,25 +558,35 @@ class Recognizer:
         digit_width: float | None,
         split_aspect: float,
         heads: np.ndarray | None,
+        memo: dict | None = None,
     ) -> tuple[list[tuple[int, int]], list[np.ndarray | None], dict]:
         """Cut one group of touching digits where the classifier and the cut verifier are
         most convincing, weighed against the group reader's ``heads`` (:meth:`_choose`).
         Returns the spans, their joint probabilities (None: the classifier's) and the cache
-        of every scored span's ``(28x28 input, (11,) probabilities)``."""
+        of every scored span's ``(28x28 input, (11,) probabilities)``. ``memo``, a dict
+        shared by calls that cut the same ``ink``, keeps every span's reading and score
+        between them, so no span is classified twice."""
         cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         scored: dict[tuple[int, int], float] = {}
+        memo = {} if memo is None else memo
 
         def score(spans: list[tuple[int, int]]) -> np.ndarray:
-            inputs = np.stack([to_mnist(piece_ink(ink, span), self.deskew) for span in spans])
-            probabilities = self.classify(inputs)
-            for span, digit, probs in zip(spans, inputs, probabilities, strict=True):
+            fresh = [span for span in spans if span not in memo]
+            if fresh:
+                inputs = np.stack([to_mnist(piece_ink(ink, span), self.deskew) for span in fresh])
+                probabilities = self.classify(inputs)
+                scores = np.log(probabilities[:, :NOT_DIGIT_OUTPUT].max(axis=1) + 1e-9)
+                if self.verifier is not None:
+                    whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
+                    scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
+                for span, digit, probs, value in zip(
+                    fresh, inputs, probabilities, scores.tolist(), strict=True
+                ):
+                    memo[span] = (digit, probs, value)
+            for span in spans:
+                digit, probs, scored[span] = memo[span]
                 cache[span] = (digit, probs)
-            scores = np.log(probabilities[:, :NOT_DIGIT_OUTPUT].max(axis=1) + 1e-9)
-            if self.verifier is not None:
-                whole = self.verifier.predict(inputs.reshape(-1, 1, 28, 28))[:, 1]
-                scores += VERIFIER_WEIGHT * np.log(whole + 1e-6)
-            scored.update(zip(spans, scores.tolist(), strict=True))
-            return scores
+            return np.array([scored[span] for span in spans], dtype=np.float32)
 
         options = cuts_by_count(ink.sum(axis=0), group.height, score, digit_width, split_aspect)
         whole = (0, ink.shape[1])
