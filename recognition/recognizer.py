@@ -47,7 +47,7 @@ from .segment import (
     split_lines,
     without_dashes,
 )
-from .shapes import bow, has_loop, long_up_stroke_one
+from .shapes import bow, has_loop, long_up_stroke_one, one_stroke
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cnn.npz"
 #: The cut verifier (``train_verifier.py``): "is this piece one whole digit?".
@@ -474,7 +474,8 @@ class Recognizer:
                 label = int(np.argmax(digits))
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
                 lines.setdefault(index, []).append(reading)
-                alone = label == 1 and len(spans) == 1  # (a bracket is a mark of its own)
+                # a bracket is a mark of its own, read as a 1, or as a 3, 6 or 7 if bowed
+                alone = len(spans) == 1 and (label == 1 or one_stroke(piece))
                 bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
         read = []
         for index in sorted(lines):
@@ -675,24 +676,26 @@ def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
 def _without_brackets(
     readings: list[DigitReading], bows: list[float]
 ) -> tuple[list[DigitReading], list[SkippedMark]]:
-    """One line's readings without the brackets read as 1s (a "(" before digits, a ")"
-    after them; one alone only first or last in its line), and those as skipped marks.
-    ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive for a
-    "(", negative for a ")"; 0.0 for a reading that is no 1, or was cut from a group)."""
-    ones = [i for i, reading in enumerate(readings) if reading.label == 1]
+    """One line's readings without its brackets (a "(" before digits, a ")" after them; one
+    alone only first or last in its line, and only if read as a 1), and those as skipped
+    marks. ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive
+    for a "(", negative for a ")"; 0.0 for a reading cut from a group, or that is neither a
+    1 nor one thin stroke, :func:`~recognition.shapes.one_stroke`)."""
+    marks = [i for i, reading in enumerate(readings) if reading.label == 1 or bows[i]]
     brackets: set[int] = set()
-    inside = -1  # the closing bracket of the last pair found: the 1s before it are digits
-    for i in ones:
+    inside = -1  # the closing bracket of the last pair found: the marks before it are digits
+    for i in marks:
+        a_one = readings[i].label == 1
         if i <= inside:
             continue
         if bows[i] >= BRACKET_BOW and i + 1 < len(readings):
-            closing = [j for j in ones if j > i + 1 and bows[j] <= -BRACKET_BOW]
+            closing = [j for j in marks if j > i + 1 and bows[j] <= -BRACKET_BOW]
             if closing:
                 brackets.update([i, closing[0]])
                 inside = closing[0]
-            elif bows[i] >= LONE_BRACKET_BOW and i == 0:
+            elif a_one and bows[i] >= LONE_BRACKET_BOW and i == 0:
                 brackets.add(i)
-        elif bows[i] <= -LONE_BRACKET_BOW and i == len(readings) - 1 > 0:
+        elif a_one and bows[i] <= -LONE_BRACKET_BOW and i == len(readings) - 1 > 0:
             brackets.add(i)
     kept = [reading for i, reading in enumerate(readings) if i not in brackets]
     return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]
