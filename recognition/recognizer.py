@@ -104,6 +104,9 @@ BRACKET = "a bracket"
 #: later in the line, or, first or last in its line, when they bow at least LONE_BRACKET_BOW
 #: (0.1 % of MNIST's 1s, 1 % at 0.12).
 BRACKET_BOW, LONE_BRACKET_BOW = 0.1, 0.2
+#: A pair bowed less, down to WEAK_BRACKET_BOW, when both are at least TALL_BRACKET times
+#: as tall as the digits between them (a bracket reaches above and below its digits).
+WEAK_BRACKET_BOW, TALL_BRACKET = 0.05, 1.15
 
 
 class WeightsError(ValueError):
@@ -676,20 +679,30 @@ def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
 def _without_brackets(
     readings: list[DigitReading], bows: list[float]
 ) -> tuple[list[DigitReading], list[SkippedMark]]:
-    """One line's readings without its brackets (a "(" before digits, a ")" after them; one
-    alone only first or last in its line, and only if read as a 1), and those as skipped
+    """One line's readings without its brackets (a "(" before digits, a ")" after them, bowed
+    less when taller than the digits between; one alone only first or last in its line,
+    and only if read as a 1), and those as skipped
     marks. ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive
     for a "(", negative for a ")"; 0.0 for a reading cut from a group, or that is neither a
     1 nor one thin stroke, :func:`~recognition.shapes.one_stroke`)."""
     marks = [i for i, reading in enumerate(readings) if reading.label == 1 or bows[i]]
     brackets: set[int] = set()
+
+    def pair(i: int, j: int) -> bool:
+        if min(bows[i], -bows[j]) >= BRACKET_BOW:
+            return True
+        between = float(np.median([reading.box[3] for reading in readings[i + 1 : j]]))
+        return min(readings[i].box[3], readings[j].box[3]) >= TALL_BRACKET * between
+
     inside = -1  # the closing bracket of the last pair found: the marks before it are digits
     for i in marks:
         a_one = readings[i].label == 1
         if i <= inside:
             continue
-        if bows[i] >= BRACKET_BOW and i + 1 < len(readings):
-            closing = [j for j in marks if j > i + 1 and bows[j] <= -BRACKET_BOW]
+        if bows[i] >= WEAK_BRACKET_BOW and i + 1 < len(readings):
+            closing = [
+                j for j in marks if j > i + 1 and bows[j] <= -WEAK_BRACKET_BOW and pair(i, j)
+            ]
             if closing:
                 brackets.update([i, closing[0]])
                 inside = closing[0]

@@ -945,8 +945,10 @@ def test_a_closing_bracket_read_as_a_seven_or_a_three_is_a_bracket(recognizer, m
     like a bracket, the classifier may read it as a 7 or a 3, not a 1 ("55571234567"), and
     only 1s were skipped as brackets: 22 of 35 read exactly. A mark of one thin stroke
     (:func:`~recognition.shapes.one_stroke`: no bar, no loop) closing a "(" is a bracket
-    whatever it is read as: 26 of 35. Digits are rarely one bowed thin stroke: of MNIST's
-    test 3s, 6s and 7s 0.1-0.3 % are one stroke, and they count only after a "("."""
+    whatever it is read as: 26 of 35; and a pair bowed only 0.05-0.1 is a pair when both
+    are 1.15 times as tall as the digits between them: 29 of 35. Digits are rarely one
+    bowed thin stroke: of MNIST's test 3s, 6s and 7s 0.1-0.3 % are one stroke, and they
+    count only after a "("."""
     from recognition.shapes import one_stroke
     from training.fonts import HELD_OUT, TRAIN, font_files
 
@@ -957,7 +959,7 @@ def test_a_closing_bracket_read_as_a_seven_or_a_three_is_a_bracket(recognizer, m
         font = ImageFont.truetype(str(path), 64)
         ImageDraw.Draw(image).text((30, 30), "(555) 123-4567", font=font, fill=0)
         right += recognizer.read_number(np.asarray(image)).number == "5551234567"
-    assert len(files) >= 30 and right >= len(files) - 11
+    assert len(files) >= 30 and right >= len(files) - 8
     _, (images, labels) = mnist
     for digit in (0, 3, 6, 7, 8):
         shapes = images[labels == digit][:500].astype(np.float32) / 255
