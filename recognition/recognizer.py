@@ -104,6 +104,12 @@ BRACKET = "a bracket"
 #: later in the line, or, first or last in its line, when they bow at least LONE_BRACKET_BOW
 #: (0.1 % of MNIST's 1s, 1 % at 0.12).
 BRACKET_BOW, LONE_BRACKET_BOW = 0.1, 0.2
+PLUS = "a plus sign"
+#: The first mark of a line, read as a 4, is a "+" (an international phone number's "+44")
+#: when it is at most PLUS_HEIGHT times as tall as the line's other digits (their median)
+#: and floats: its bottom at least PLUS_FLOAT of their height above theirs, its top as far
+#: below their top. A 4 stands on the line and is as tall as its neighbours.
+PLUS_HEIGHT, PLUS_FLOAT = 0.7, 0.08
 #: A pair bowed less, down to WEAK_BRACKET_BOW, when both are at least TALL_BRACKET times
 #: as tall as the digits between them (a bracket reaches above and below its digits).
 WEAK_BRACKET_BOW, TALL_BRACKET = 0.05, 1.15
@@ -483,7 +489,8 @@ class Recognizer:
         read = []
         for index in sorted(lines):
             kept, marks = _without_brackets(lines[index], bows[index])
-            skipped += marks
+            kept, plus = _without_plus(kept)
+            skipped += marks + plus
             if kept:
                 read.append(kept)
         reason = "" if read else (NOT_A_DIGIT if skipped else NO_DIGIT)
@@ -712,6 +719,24 @@ def _without_brackets(
             brackets.add(i)
     kept = [reading for i, reading in enumerate(readings) if i not in brackets]
     return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]
+
+
+def _without_plus(readings: list[DigitReading]) -> tuple[list[DigitReading], list[SkippedMark]]:
+    """One line's readings without a "+" read as a 4 before them (PLUS_HEIGHT), and it as
+    a skipped mark."""
+    if len(readings) < 2 or readings[0].label != 4:
+        return readings, []
+    boxes = np.array([reading.box for reading in readings[1:]], dtype=np.float64)
+    height = float(np.median(boxes[:, 3]))
+    top, bottom = float(np.median(boxes[:, 1])), float(np.median(boxes[:, 1] + boxes[:, 3]))
+    _, y, _, h = readings[0].box
+    if (
+        h <= PLUS_HEIGHT * height
+        and y + h <= bottom - PLUS_FLOAT * height
+        and y >= top + PLUS_FLOAT * height
+    ):
+        return readings[1:], [SkippedMark(readings[0].box, PLUS)]
+    return readings, []
 
 
 def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
