@@ -67,6 +67,10 @@ TOUCH_WIDTH = 1.6
 #: When the group reader is this sure of its reading and cutting cannot agree with it, its
 #: reading stands.
 GROUP_TRUST = 0.9
+#: How sure the group reader must be of a group the classifier refused ("not a digit") for
+#: the second look to cut it: surer than GROUP_TRUST, since a letter is refused too (an M
+#: between digits is "14" to the reader at 0.9).
+SECOND_LOOK_TRUST = 0.95
 #: A group whose whole is read as one digit with this log-score (classifier and verifier, as
 #: in the cut search) stays one digit whatever the group reader says.
 SURE_SINGLE = -0.3
@@ -426,7 +430,7 @@ class Recognizer:
                 skipped.append(SkippedMark(_original_box(box, to_original)))
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
-        # to the group reader after all. When it is sure (GROUP_TRUST) of two or more digits
+        # to the group reader after all. When it is sure (SECOND_LOOK_TRUST) of two or more digits
         # and the cut reader, cutting on its own, finds the same digits, it is cut; the group
         # reader alone finds digits in anything (it reads a letter A as "14"), so it does not
         # decide alone, and letters it reads less surely ("M" as "14" at 0.46-0.73, "R" as
@@ -442,7 +446,7 @@ class Recognizer:
             second, self._group_heads([crops[place] for place in second]), strict=True
         ):
             reading, score = best_reading(np.exp(group_heads))
-            if np.exp(score) < GROUP_TRUST or reading == [1, 1]:
+            if np.exp(score) < SECOND_LOOK_TRUST or reading == [1, 1]:
                 continue  # (not sure; or a V, a U: two strokes the classifier refused)
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
             memo: dict = {}  # (both cut the same group: each span is read once)

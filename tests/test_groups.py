@@ -179,16 +179,17 @@ def test_a_wider_hidden_layer_reads_as_before_and_learns(tmp_path):
 
 def test_the_shipped_group_reader_reads_held_out_groups(recognizer, mnist):
     """Groups of 1-6 touching MNIST *test* digits, made as for training, read exactly by the
-    reader alone (no cutting): groups of up to three digits measured 90 % of these, all of
-    them 74 % (of 1,500 groups: 99, 96.5, 86.5, 80, 62 and 42 % of groups of 1-6 digits;
-    91 and 72 % here, and 55 and 39 % of fives and sixes, before its third fine-tune)."""
+    reader alone (no cutting): groups of up to three digits measured 92.7 % of these, all
+    of them 81.3 % (of 1,500 groups: 100, 97, 90.5, 82.7, 68.8 and 62.6 % of groups of 1-6
+    digits). Before its fourth fine-tune, which widened its hidden layer from 256 units to
+    1,024: 90 and 74 % here, 62 and 42 % of fives and sixes."""
     assert recognizer.group_reader is not None, "weights/group_reader.npz should be loaded"
     _, (x_test, y_test) = mnist
     inputs, targets = make_groups(x_test, y_test, 300, seed=5, progress=False)
     probabilities = groups.head_probabilities(recognizer.group_reader, inputs / 255.0)
     exact = (probabilities.argmax(axis=2) == targets).all(axis=1)
     short = (targets != groups.BLANK).sum(axis=1) <= 3
-    assert exact[short].mean() >= 0.85 and exact.mean() >= 0.6
+    assert exact[short].mean() >= 0.88 and exact.mean() >= 0.72
 
 
 def _rows(mnist, count, touching, seed, lengths):
@@ -202,7 +203,7 @@ def _rows(mnist, count, touching, seed, lengths):
 
 @pytest.mark.slow
 def test_touching_rows_are_read_whole(recognizer, mnist):
-    """Rows of 2-3 touching MNIST test digits, read exactly: measured 92 % on these rows with
+    """Rows of 2-3 touching MNIST test digits, read exactly: measured 93 % on these rows with
     the group reader weighed in (94 % with a reader of three positions, 63 % with the cut
     reader alone); numbers of separate digits stay read (39 of these 40)."""
     rows = list(_rows(mnist, 100, True, seed=10, lengths=(2, 4)))
@@ -216,15 +217,15 @@ def test_touching_rows_are_read_whole(recognizer, mnist):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("length", "seed", "least", "before"),
-    [(4, 12, 32, 22), (5, 14, 27, 23), (6, 16, 14, 6)],
+    [(4, 12, 32, 22), (5, 14, 26, 23), (6, 16, 23, 6)],
 )
 def test_rows_of_four_to_six_touching_digits_are_read_whole(
     recognizer, mnist, length, seed, least, before
 ):
     """The group reader has six positions: rows of four, five and six touching MNIST test
     digits are read whole, weighed against the cut reader like pairs. Of these 40 rows,
-    measured 37, 31 and 20 read exactly (19 rows of six before the reader's third
-    fine-tune); ``before``: a reader of three positions, which read a row of four or five
+    measured 37, 30 and 28 read exactly (37, 31 and 20 before the reader's fourth
+    fine-tune, 19 rows of six before its third); ``before``: a reader of three positions, which read a row of four or five
     in halves (22, 23; rows of six as the cut reader alone). The cut reader alone reads 21,
     14 and 6 (not read again here: the suite's time is counted)."""
     rows = list(_rows(mnist, 40, True, seed=seed, lengths=(length, length + 1)))
