@@ -71,6 +71,9 @@ GROUP_TRUST = 0.9
 #: the second look to cut it: surer than GROUP_TRUST, since a letter is refused too (an M
 #: between digits is "14" to the reader at 0.9).
 SECOND_LOOK_TRUST = 0.95
+#: A group about to be cut whose end is a dash (``segment.without_dashes``) is one digit and
+#: the dash when the rest is read as a digit this surely ("-9" is not "29").
+DASHED_DIGIT = 0.9
 #: A group whose whole is read as one digit with this log-score (classifier and verifier, as
 #: in the cut search) stays one digit whatever the group reader says.
 SURE_SINGLE = -0.3
@@ -396,10 +399,17 @@ class Recognizer:
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
         whole: dict[int, np.ndarray] = {}  # the place in ``found`` -> the 28x28 input
-        for place, ((_, group, digit_width), (ink, _, _), look) in enumerate(
+        for place, ((_, group, digit_width), (ink, top, left), look) in enumerate(
             zip(found, crops, looked, strict=True)
         ):
             plan = self._plan(ink, group, digit_width, next(heads) if look else None)
+            dashed = self._dashed_digit(ink, group, top, left) if plan is not None else None
+            if dashed is not None:  # a digit and a dash touching it ("-9" of "07-12-99")
+                span, dash = dashed
+                whole[place] = to_mnist(piece_ink(ink, span), self.deskew)
+                plans.append(([span], [None], {}))
+                skipped.append(SkippedMark(_original_box(dash, to_original)))
+                continue
             if plan is None:
                 whole[place] = to_mnist(piece_ink(ink, (0, ink.shape[1])), self.deskew)
                 plan = ([(0, ink.shape[1])], [None], {})
@@ -509,6 +519,25 @@ class Recognizer:
         ink, _, _ = isolated_window(ink_map, left.parts + right.parts, GROUP_MARGIN)
         _, probabilities = self._read_whole(ink)
         return bool(probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD)
+
+    def _dashed_digit(
+        self, ink: np.ndarray, group: Group, top: int, left: int
+    ) -> tuple[tuple[int, int], Box] | None:
+        """A group about to be cut that is one digit and a dash touching one of its ends
+        (:func:`~recognition.segment.without_dashes`): the digit's columns and the dash's
+        inked box in the ink map (the crop's ``top`` and ``left`` in it), or None. The rest
+        must be one digit wide (its height at most) and read surely (DASHED_DIGIT) as a
+        digit, not "not a digit"."""
+        span = without_dashes(ink)
+        if span == (0, ink.shape[1]) or span[1] - span[0] > group.height:
+            return None
+        probabilities = self.classify(to_mnist(piece_ink(ink, span), self.deskew)[None])[0]
+        if probabilities[:NOT_DIGIT_OUTPUT].max() < DASHED_DIGIT:
+            return None
+        dash = ink.copy()
+        dash[:, span[0] : span[1]] = 0.0
+        box = _inked_box(dash, top, left)
+        return None if box is None else (span, box)
 
     def _read_whole(self, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One group's ``(H, W)`` ink read as one digit: its ``(28, 28)`` input and
