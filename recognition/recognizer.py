@@ -433,18 +433,17 @@ class Recognizer:
                 continue
             whole[place], probabilities_of[place] = digit, probabilities
             plans[place] = ([span], [None], {})
-            dash = ink.copy()
-            dash[:, span[0] : span[1]] = 0.0
-            box = _inked_box(dash, top, left)
+            box = _dash_box(ink, span, top, left)
             if box is not None:
                 skipped.append(SkippedMark(_original_box(box, to_original)))
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
-        # to the group reader after all. When it is sure (SECOND_LOOK_TRUST) of two or more digits
-        # and the cut reader, cutting on its own, finds the same digits, it is cut; the group
-        # reader alone finds digits in anything (it reads a letter A as "14"), so it does not
-        # decide alone, and letters it reads less surely ("M" as "14" at 0.46-0.73, "R" as
-        # "12") are not cut (the font numbers' overlapping pairs read at 0.88-1.0).
+        # to the group reader after all. When it is sure (SECOND_LOOK_TRUST) of two digits or
+        # more and the cut reader, cutting on its own, finds the same digits, it is cut; the
+        # group reader alone finds digits in anything (it reads a letter A as "14"), so it
+        # does not decide alone, and letters it reads less surely (a drawn "M" as "14" at up
+        # to 0.905, "R" as "12") are not cut (the font numbers' overlapping pairs read at
+        # 0.88-1.0).
         second = [
             place
             for place in places
@@ -534,9 +533,7 @@ class Recognizer:
         probabilities = self.classify(to_mnist(piece_ink(ink, span), self.deskew)[None])[0]
         if probabilities[:NOT_DIGIT_OUTPUT].max() < DASHED_DIGIT:
             return None
-        dash = ink.copy()
-        dash[:, span[0] : span[1]] = 0.0
-        box = _inked_box(dash, top, left)
+        box = _dash_box(ink, span, top, left)
         return None if box is None else (span, box)
 
     def _read_whole(self, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -800,6 +797,15 @@ def _is_bar(labels: np.ndarray, part: Component) -> bool:
     thin = across <= BAR_SPREAD**2 * along
     full = flat(part) and rows.size >= BAR_FILL * part.width * part.height
     return bool(level and (thin or full))
+
+
+def _dash_box(ink: np.ndarray, span: tuple[int, int], top: int, left: int) -> Box | None:
+    """The inked box, in the ink map, of what ``ink`` ``(H, W)`` holds outside the columns
+    ``span`` (a dash that :func:`~recognition.segment.without_dashes` took off); the crop's
+    ``top`` and ``left`` in the ink map."""
+    dash = ink.copy()
+    dash[:, span[0] : span[1]] = 0.0
+    return _inked_box(dash, top, left)
 
 
 def _inked_box(ink: np.ndarray, top: int, left: int) -> Box | None:
