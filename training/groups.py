@@ -200,7 +200,7 @@ def train(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        model = wider_hidden(more_positions(model, args.positions), args.hidden, args.seed)
+        model = wider_hidden(more_positions(model, args.positions), args.hidden)
         print(f"fine-tuning {args.init} (it reads {exact(model, x_val, y_val):.2%} exactly)")
     else:
         model = build_group_reader(args.positions, CLASSES, args.hidden)

@@ -77,12 +77,13 @@ def widen_last_dense(
     return nl.Sequential(layers, metadata=dict(model.metadata))
 
 
-def wider_hidden(model: nl.Sequential, units: int, seed: int = 0) -> nl.Sequential:
+def wider_hidden(model: nl.Sequential, units: int) -> nl.Sequential:
     """A copy of ``model`` whose hidden Dense layer (the one before the last Dense) has
     ``units`` outputs, computing the same function: the old units keep their weights, the new
-    ones start He-initialised with a zero weight into the last layer, so they add capacity
-    to fine-tune without changing what the model reads at first (Net2Net's "wider" step).
-    ``model`` itself when its hidden layer has as many units already."""
+    ones start as ``nl.Dense`` starts them (He-initialised, from nnlite's seeded generator)
+    with a zero weight into the last layer, so they add capacity to fine-tune without
+    changing what the model reads at first (Net2Net's "wider" step). ``model`` itself when
+    its hidden layer has as many units already."""
     layers = list(model.layers)
     dense = [i for i, layer in enumerate(layers) if isinstance(layer, nl.Dense)]
     if len(dense) < 2:
@@ -90,13 +91,8 @@ def wider_hidden(model: nl.Sequential, units: int, seed: int = 0) -> nl.Sequenti
     first, last = layers[dense[-2]], layers[dense[-1]]
     if first.out_features >= units:
         return model
-    rng = np.random.default_rng(seed)
     hidden = nl.Dense(first.in_features, units)
-    hidden.weight.data[:] = (
-        rng.standard_normal(hidden.weight.data.shape) * np.sqrt(2.0 / first.in_features)
-    ).astype(np.float32)
     hidden.weight.data[: first.out_features] = first.weight.data
-    hidden.bias.data[:] = 0.0
     hidden.bias.data[: first.out_features] = first.bias.data
     out = nl.Dense(units, last.out_features)
     out.weight.data[:] = 0.0
