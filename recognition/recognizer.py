@@ -72,7 +72,7 @@ GROUP_TRUST = 0.9
 #: between digits is "14" to the reader at 0.9).
 SECOND_LOOK_TRUST = 0.95
 #: A group about to be cut whose end is a dash (``segment.without_dashes``) is one digit and
-#: the dash when the rest is read as a digit this surely ("-9" is not "29").
+#: the dash when the rest, one digit wide, is read as a digit this surely ("-9" is not "29").
 DASHED_DIGIT = 0.9
 #: A group whose whole is read as one digit with this log-score (classifier and verifier, as
 #: in the cut search) stays one digit whatever the group reader says.
@@ -403,10 +403,11 @@ class Recognizer:
             zip(found, crops, looked, strict=True)
         ):
             plan = self._plan(ink, group, digit_width, next(heads) if look else None)
-            dashed = self._dashed_digit(ink, group, top, left) if plan is not None else None
-            if dashed is not None:  # a digit and a dash touching it ("-9" of "07-12-99")
-                span, dash = dashed
-                whole[place] = to_mnist(piece_ink(ink, span), self.deskew)
+            # a group about to be cut that is one digit and a dash touching it ("-9" of
+            # "07-12-99"): the rest one digit wide, and surely a digit
+            dashed = self._without_dash(ink, top, left, group.height) if plan is not None else None
+            if dashed is not None and dashed[2][:NOT_DIGIT_OUTPUT].max() >= DASHED_DIGIT:
+                span, whole[place], _, dash = dashed
                 plans.append(([span], [None], {}))
                 skipped.append(SkippedMark(_original_box(dash, to_original)))
                 continue
@@ -423,19 +424,12 @@ class Recognizer:
         for place in places:
             if probabilities_of[place][NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD:
                 continue
-            ink, top, left = crops[place]
-            span = without_dashes(ink)
-            if span == (0, ink.shape[1]):
+            dashed = self._without_dash(*crops[place])
+            if dashed is None or dashed[2][NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
                 continue
-            digit = to_mnist(piece_ink(ink, span), self.deskew)
-            probabilities = self.classify(digit[None])[0]
-            if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
-                continue
-            whole[place], probabilities_of[place] = digit, probabilities
+            span, whole[place], probabilities_of[place], dash = dashed
             plans[place] = ([span], [None], {})
-            box = _dash_box(ink, span, top, left)
-            if box is not None:
-                skipped.append(SkippedMark(_original_box(box, to_original)))
+            skipped.append(SkippedMark(_original_box(dash, to_original)))
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
         # to the group reader after all. When it is sure (SECOND_LOOK_TRUST) of two digits or
@@ -519,22 +513,24 @@ class Recognizer:
         _, probabilities = self._read_whole(ink)
         return bool(probabilities[NOT_DIGIT_OUTPUT] < NOT_DIGIT_THRESHOLD)
 
-    def _dashed_digit(
-        self, ink: np.ndarray, group: Group, top: int, left: int
-    ) -> tuple[tuple[int, int], Box] | None:
-        """A group about to be cut that is one digit and a dash touching one of its ends
-        (:func:`~recognition.segment.without_dashes`): the digit's columns and the dash's
-        inked box in the ink map (the crop's ``top`` and ``left`` in it), or None. The rest
-        must be one digit wide (its height at most) and read surely (DASHED_DIGIT) as a
-        digit, not "not a digit"."""
+    def _without_dash(
+        self, ink: np.ndarray, top: int, left: int, widest: float | None = None
+    ) -> tuple[tuple[int, int], np.ndarray, np.ndarray, Box] | None:
+        """A group's ``ink`` without a dash touching one of its ends
+        (:func:`~recognition.segment.without_dashes`): the rest's columns, its ``(28, 28)``
+        input and ``(11,)`` probabilities, and the dash's inked box in the ink map (the
+        crop's ``top`` and ``left`` in it). None when it has no such dash, or the rest is
+        wider than ``widest``."""
         span = without_dashes(ink)
-        if span == (0, ink.shape[1]) or span[1] - span[0] > group.height:
+        if span == (0, ink.shape[1]) or (widest is not None and span[1] - span[0] > widest):
             return None
-        probabilities = self.classify(to_mnist(piece_ink(ink, span), self.deskew)[None])[0]
-        if probabilities[:NOT_DIGIT_OUTPUT].max() < DASHED_DIGIT:
+        dash = ink.copy()
+        dash[:, span[0] : span[1]] = 0.0
+        box = _inked_box(dash, top, left)
+        if box is None:
             return None
-        box = _dash_box(ink, span, top, left)
-        return None if box is None else (span, box)
+        digit = to_mnist(piece_ink(ink, span), self.deskew)
+        return span, digit, self.classify(digit[None])[0], box
 
     def _read_whole(self, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One group's ``(H, W)`` ink read as one digit: its ``(28, 28)`` input and
@@ -797,15 +793,6 @@ def _is_bar(labels: np.ndarray, part: Component) -> bool:
     thin = across <= BAR_SPREAD**2 * along
     full = flat(part) and rows.size >= BAR_FILL * part.width * part.height
     return bool(level and (thin or full))
-
-
-def _dash_box(ink: np.ndarray, span: tuple[int, int], top: int, left: int) -> Box | None:
-    """The inked box, in the ink map, of what ``ink`` ``(H, W)`` holds outside the columns
-    ``span`` (a dash that :func:`~recognition.segment.without_dashes` took off); the crop's
-    ``top`` and ``left`` in the ink map."""
-    dash = ink.copy()
-    dash[:, span[0] : span[1]] = 0.0
-    return _inked_box(dash, top, left)
 
 
 def _inked_box(ink: np.ndarray, top: int, left: int) -> Box | None:
