@@ -939,18 +939,21 @@ def test_brackets_around_a_number_are_not_ones(recognizer, mnist):
     assert bow(brackets[0]) >= 0.1 and bow(brackets[1]) <= -0.1
 
 
+def _written(text: str, path: Path, width: int = 900) -> np.ndarray:
+    """``text`` written in the font at ``path`` (64 px) on a white page ``(140, width)``."""
+    image = Image.new("L", (width, 140), 255)
+    font = ImageFont.truetype(str(path), 64)
+    ImageDraw.Draw(image).text((30, 30), text, font=font, fill=0)
+    return np.asarray(image)
+
+
 def _in_the_fonts(recognizer: Recognizer, text: str) -> list[str | None]:
     """``text`` written in each of the 35 handwriting fonts (held out and trained on) on a
     900x140 page, read in number mode."""
     from training.fonts import HELD_OUT, TRAIN, font_files
 
-    readings = []
-    for path in font_files(HELD_OUT) + font_files(TRAIN):
-        image = Image.new("L", (900, 140), 255)
-        font = ImageFont.truetype(str(path), 64)
-        ImageDraw.Draw(image).text((30, 30), text, font=font, fill=0)
-        readings.append(recognizer.read_number(np.asarray(image)).number)
-    return readings
+    files = font_files(HELD_OUT) + font_files(TRAIN)
+    return [recognizer.read_number(_written(text, path)).number for path in files]
 
 
 @pytest.mark.slow
@@ -1013,10 +1016,7 @@ def test_a_dash_touching_a_digit_is_left_out_of_it(recognizer):
     from training.fonts import HELD_OUT, TRAIN, font_files
 
     def written(text: str, path: Path) -> np.ndarray:
-        image = Image.new("L", (60 + 45 * len(text), 140), 255)
-        font = ImageFont.truetype(str(path), 64)
-        ImageDraw.Draw(image).text((30, 30), text, font=font, fill=0)
-        return np.asarray(image)
+        return _written(text, path, 60 + 45 * len(text))
 
     files = font_files(HELD_OUT) + font_files(TRAIN)
     dates = [recognizer.read_number(written("07-12-99", f)).number for f in files]
