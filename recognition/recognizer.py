@@ -459,6 +459,7 @@ class Recognizer:
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
         bows: dict[int, list[float]] = {}  # each reading's ink's bow
+        apart: dict[int, list[bool]] = {}  # whether each reading's ink touches no other's
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
             zip(found, crops, plans, strict=True)
         ):
@@ -491,12 +492,14 @@ class Recognizer:
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
                 lines.setdefault(index, []).append(reading)
                 # a bracket is a mark of its own, read as a 1, or as a 3, 6 or 7 if bowed
+                apart.setdefault(index, []).append(stands_apart(ink, span))
                 alone = len(spans) == 1 and (label == 1 or one_stroke(piece))
                 bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
         read = []
         for index in sorted(lines):
             kept, marks = _without_brackets(lines[index], bows[index])
-            kept, plus = _without_plus(kept)
+            first = next((i for i, r in enumerate(lines[index]) if kept and r is kept[0]), 0)
+            kept, plus = _without_plus(kept, apart[index][first])
             skipped += marks + plus
             if kept:
                 read.append(kept)
@@ -747,10 +750,14 @@ def _without_brackets(
     return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]
 
 
-def _without_plus(readings: list[DigitReading]) -> tuple[list[DigitReading], list[SkippedMark]]:
+def _without_plus(
+    readings: list[DigitReading], alone: bool
+) -> tuple[list[DigitReading], list[SkippedMark]]:
     """One line's readings without a "+" read as a 4 before them (PLUS_HEIGHT), and it as
-    a skipped mark."""
-    if len(readings) < 2 or readings[0].label != 4:
+    a skipped mark. ``alone``: whether the first reading's ink touches no other reading's
+    (:func:`stands_apart`; a piece cut from touching digits is small for being cut, not for
+    being a "+")."""
+    if len(readings) < 2 or readings[0].label != 4 or not alone:
         return readings, []
     boxes = np.array([reading.box for reading in readings[1:]], dtype=np.float64)
     height = float(np.median(boxes[:, 3]))
@@ -952,6 +959,18 @@ def isolated_window(
         faint, joins = faint_pieces(ink, mask | (labels == 0), labels, groups)
         keep |= joins[faint]
     return np.where(keep, ink, 0.0).astype(np.float32), top, left
+
+
+def stands_apart(ink: np.ndarray, span: tuple[int, int]) -> bool:
+    """Whether the columns ``span`` of a group's ``(H, W)`` ink hold ink of their own: the
+    whole group, or a piece no stroke of which runs on across its cuts (a mark the grouping
+    joined to its neighbour, as a short "+" is, and not a piece cut from touching digits)."""
+    if span[0] <= 0 and span[1] >= ink.shape[1]:
+        return True
+    labels, _ = ndimage.label(np.asarray(ink) > 0.25, structure=np.ones((3, 3)))
+    inside = np.unique(labels[:, span[0] : span[1]])
+    outside = np.unique(np.concatenate([labels[:, : span[0]], labels[:, span[1] :]], axis=1))
+    return not np.intersect1d(inside[inside > 0], outside[outside > 0]).size
 
 
 def piece_ink(ink: np.ndarray, span: tuple[int, int]) -> np.ndarray:
