@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
     )
     parser.add_argument(
+        "--conv-channels",
+        type=int,
+        default=64,
+        help="channels of the last two convolutions (with --init: widened to this many, "
+        "the trained channels kept)",
+    )
+    parser.add_argument(
         "--hidden",
         type=int,
         default=256,
@@ -65,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         "the trained units kept)",
     )
     args = parser.parse_args(argv)
-    if min(args.groups, args.epochs, args.lr, args.positions, args.hidden) <= 0:
-        parser.error("--groups, --epochs, --lr, --positions and --hidden must be positive")
+    if min(args.groups, args.epochs, args.lr, args.positions, args.hidden, args.conv_channels) <= 0:
+        parser.error(
+            "--groups, --epochs, --lr, --positions, --hidden and --conv-channels must be positive"
+        )
     if min(args.font_groups, args.not_digit_groups) < 0:
         parser.error("--font-groups and --not-digit-groups cannot be negative")
     try:

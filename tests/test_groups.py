@@ -15,7 +15,7 @@ from recognition.recognizer import Recognizer, _load_helper
 from recognition.segment import best_cuts, cuts_by_count
 from training import groups as training_groups
 from training.groups import HeadsCrossEntropyLoss, group_ink, make_groups
-from training.models import build_group_reader, wider_hidden
+from training.models import build_group_reader, wider_convs, wider_hidden
 from training.realistic import render
 from training.synth import number_ink
 
@@ -177,6 +177,37 @@ def test_a_wider_hidden_layer_reads_as_before_and_learns(tmp_path):
     assert np.abs(dense[1].weight.grad[:, 32:]).max() > 0
 
 
+def test_wider_convolutions_read_as_before_and_learn_apart(tmp_path):
+    """``wider_convs`` (``train_groups.py --conv-channels``) gives a trained reader's last two
+    convolutions more channels: without noise it reads exactly as before (the new channels
+    copy old ones, with their batch norm, and the next layer shares each old channel's
+    weights among its copies); with noise the copies differ, so they can learn apart; the
+    wider reader survives a save and load."""
+    nl.seed(1)
+    model = build_group_reader(6, groups.CLASSES, hidden=32, channels=8)
+    batch = np.random.default_rng(2).random((8, 1, groups.GROUP_HEIGHT, groups.GROUP_WIDTH))
+    batch = batch.astype(np.float32)
+    model.train()
+    model.forward(batch)  # (running statistics that are not all 0 and 1)
+    model.eval()
+    exact = wider_convs(model, 12, noise=0.0)
+    exact.eval()
+    assert np.allclose(exact.forward(batch), model.forward(batch), atol=1e-4)
+    convs = [layer for layer in exact.layers if isinstance(layer, nl.Conv2D)]
+    assert [c.out_channels for c in convs] == [32, 32, 12, 12] and convs[3].in_channels == 12
+    assert np.array_equal(convs[3].weight.data[:, 8], convs[3].weight.data[:, 0])
+    assert wider_convs(exact, 10) is exact  # never narrower
+    noisy = wider_convs(model, 12)
+    noisy.eval()
+    convs = [layer for layer in noisy.layers if isinstance(layer, nl.Conv2D)]
+    assert not np.array_equal(convs[2].weight.data[8], convs[2].weight.data[0])
+    assert np.abs(noisy.forward(batch) - model.forward(batch)).max() < 0.5
+    noisy.save(tmp_path / "wide.npz")
+    again = nl.load(tmp_path / "wide.npz")
+    again.eval()
+    assert np.allclose(again.forward(batch), noisy.forward(batch), atol=1e-5)
+
+
 def test_the_shipped_group_reader_reads_held_out_groups(recognizer, mnist):
     """Groups of 1-6 touching MNIST *test* digits, made as for training, read exactly by the
     reader alone (no cutting): groups of up to three digits measured 92.7 % of these, all
@@ -314,10 +345,12 @@ def test_fine_tuning_a_group_reader_on_groups_in_handwriting_fonts(tmp_path, mni
     assert train_groups.main([*common, "--out", str(first)]) == 0
     tuned = tmp_path / "tuned.npz"
     args = [*common, "--out", str(tuned), "--init", str(first), "--font-groups", "60"]
+    args += ["--conv-channels", "80"]  # (its last two convolutions widened from 64)
     assert train_groups.main([*args, "--not-digit-groups", "20", "--lr", "1e-4"]) == 0
     out = capsys.readouterr().out
     assert "280 groups for training" in out and f"fine-tuning {first}" in out
     model = nl.load(tuned)
+    assert [c.out_channels for c in model.layers if isinstance(c, nl.Conv2D)][-2:] == [80, 80]
     assert "handwriting fonts" in model.metadata["data"]
     assert "with no digit" in model.metadata["data"]
     assert model.metadata["fine_tuned_from"] == str(first)
@@ -334,6 +367,8 @@ def test_bad_numbers_are_refused():
         train_groups.main(["--font-groups", "-1"])
     with pytest.raises(SystemExit):
         train_groups.main(["--not-digit-groups", "-1"])
+    with pytest.raises(SystemExit):
+        train_groups.main(["--conv-channels", "0"])
 
 
 def test_groups_with_no_digit_are_marks_labelled_blank_everywhere():

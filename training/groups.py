@@ -28,7 +28,7 @@ from recognition.groups import (
 from training import fonts, synth
 from training.checkpoints import checkpoint_path, code_hash, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
-from training.models import build_group_reader, widen_last_dense, wider_hidden
+from training.models import build_group_reader, widen_last_dense, wider_convs, wider_hidden
 from training.synth import group_crop, number_ink, pen_ink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,9 +201,10 @@ def train(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         model = wider_hidden(more_positions(model, args.positions), args.hidden)
+        model = wider_convs(model, args.conv_channels)
         print(f"fine-tuning {args.init} (it reads {exact(model, x_val, y_val):.2%} exactly)")
     else:
-        model = build_group_reader(args.positions, CLASSES, args.hidden)
+        model = build_group_reader(args.positions, CLASSES, args.hidden, args.conv_channels)
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
     checkpoint = checkpoint_path(args.out)
     start, spent = 0, 0.0

@@ -39,21 +39,23 @@ def build_model(classes: int = 11) -> nl.Sequential:
     )
 
 
-def build_group_reader(positions: int = 3, classes: int = 11, hidden: int = 256) -> nl.Sequential:
+def build_group_reader(
+    positions: int = 3, classes: int = 11, hidden: int = 256, channels: int = 64
+) -> nl.Sequential:
     """(N, 1, 28, 84) -> (N, positions * classes) logits (``recognition.groups``): 3x3 conv
-    blocks with batch norm (32 channels, pooled; 32, pooled; 64, 64, pooled), a ``hidden``-unit
-    dense layer with dropout."""
+    blocks with batch norm (32 channels, pooled; 32, pooled; ``channels``, ``channels``,
+    pooled), a ``hidden``-unit dense layer with dropout."""
     return nl.Sequential(
         [
             *conv_block(1, 32),
             nl.MaxPool2D(2),
             *conv_block(32, 32),
             nl.MaxPool2D(2),
-            *conv_block(32, 64),
-            *conv_block(64, 64),
+            *conv_block(32, channels),
+            *conv_block(channels, channels),
             nl.MaxPool2D(2),
             nl.Flatten(),
-            nl.Dense(64 * (28 // 8) * (84 // 8), hidden),
+            nl.Dense(channels * (28 // 8) * (84 // 8), hidden),
             nl.ReLU(),
             nl.Dropout(0.4),
             nl.Dense(hidden, positions * classes),
@@ -99,6 +101,67 @@ def wider_hidden(model: nl.Sequential, units: int) -> nl.Sequential:
     out.weight.data[:, : first.out_features] = last.weight.data
     out.bias.data[:] = last.bias.data
     layers[dense[-2]], layers[dense[-1]] = hidden, out
+    return nl.Sequential(layers, metadata=dict(model.metadata))
+
+
+def wider_convs(
+    model: nl.Sequential, channels: int, count: int = 2, noise: float = 0.01
+) -> nl.Sequential:
+    """A copy of ``model`` whose last ``count`` Conv2D layers have ``channels`` output
+    channels, computing nearly the same function (Net2Net's "wider" step for convolutions):
+    each new channel is a copy of an old one (the first old channels in turn), with its batch
+    norm's weights and running statistics, and the layer that reads it (the next Conv2D, or
+    the Dense layer after a Flatten) shares the old channel's weights among its copies. The
+    copies' kernels get ``noise`` times the kernel's standard deviation of Gaussian noise (from
+    nnlite's seeded generator) so that they can learn apart; with ``noise=0`` the outputs are
+    unchanged. ``model`` itself when those layers have as many channels already."""
+    layers = list(model.layers)
+    convs = [i for i, layer in enumerate(layers) if isinstance(layer, nl.Conv2D)][-count:]
+    if all(layers[i].out_channels >= channels for i in convs):
+        return model
+    rng = nl.random.get_rng()
+    for index in convs:
+        conv = layers[index]
+        old = conv.out_channels
+        if old >= channels:
+            continue
+        mapping = np.concatenate([np.arange(old), np.arange(channels - old) % old])
+        shares = np.bincount(mapping, minlength=old)[mapping].astype(np.float32)
+        wide = nl.Conv2D(conv.in_channels, channels, conv.kernel_size, conv.stride, conv.padding)
+        wide.weight.data[:] = conv.weight.data[mapping]
+        wide.bias.data[:] = conv.bias.data[mapping]
+        spread = float(conv.weight.data.std()) * noise
+        wide.weight.data[old:] += rng.normal(0.0, spread, wide.weight.data[old:].shape).astype(
+            np.float32
+        )
+        layers[index] = wide
+        for later in range(index + 1, len(layers)):
+            layer = layers[later]
+            if isinstance(layer, nl.BatchNorm2D):
+                norm = nl.BatchNorm2D(channels, layer.momentum, layer.eps)
+                for name in ("weight", "bias"):
+                    getattr(norm, name).data[:] = getattr(layer, name).data[mapping]
+                norm.running_mean[:] = layer.running_mean[mapping]
+                norm.running_var[:] = layer.running_var[mapping]
+                layers[later] = norm
+            elif isinstance(layer, nl.Conv2D):
+                reader = nl.Conv2D(
+                    channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding
+                )
+                reader.weight.data[:] = layer.weight.data[:, mapping] / shares[None, :, None, None]
+                reader.bias.data[:] = layer.bias.data
+                layers[later] = reader
+                break
+            elif isinstance(layer, nl.Dense):
+                spatial = layer.in_features // old
+                weight = layer.weight.data.reshape(layer.out_features, old, spatial)
+                reader = nl.Dense(channels * spatial, layer.out_features)
+                reader.weight.data[:] = (weight[:, mapping] / shares[None, :, None]).reshape(
+                    layer.out_features, -1
+                )
+                reader.bias.data[:] = layer.bias.data
+                layers[later] = reader
+                break
     return nl.Sequential(layers, metadata=dict(model.metadata))
 
 
