@@ -460,7 +460,7 @@ class Recognizer:
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
         bows: dict[int, list[float]] = {}  # each reading's ink's bow
-        apart: dict[int, list[bool]] = {}  # whether each reading's ink touches no other's
+        joined: set[int] = set()  # (ids of) 4s whose ink runs on into a neighbour's: no "+"
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
             zip(found, crops, plans, strict=True)
         ):
@@ -492,15 +492,15 @@ class Recognizer:
                 label = int(np.argmax(digits))
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
                 lines.setdefault(index, []).append(reading)
+                if label == 4 and not stands_apart(ink, span):
+                    joined.add(id(reading))
                 # a bracket is a mark of its own, read as a 1, or as a 3, 6 or 7 if bowed
-                apart.setdefault(index, []).append(stands_apart(ink, span))
                 alone = len(spans) == 1 and (label == 1 or one_stroke(piece))
                 bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
         read = []
         for index in sorted(lines):
             kept, marks = _without_brackets(lines[index], bows[index])
-            first = next((i for i, r in enumerate(lines[index]) if kept and r is kept[0]), 0)
-            kept, plus = _without_plus(kept, apart[index][first])
+            kept, plus = _without_plus(kept, bool(kept) and id(kept[0]) not in joined)
             skipped += marks + plus
             if kept:
                 read.append(kept)
