@@ -257,10 +257,9 @@ def test_rows_of_four_to_six_touching_digits_are_read_whole(
     digits are read whole, weighed against the cut reader like pairs. Of these 40 rows,
     measured 37, 30 and 30 read exactly (28 rows of six when the reader's reading stood
     only at 0.9, GROUP_TRUST; 37, 31 and 20 before the reader's fourth fine-tune, 19 rows of
-    six before its third); ``before``: a reader of three positions,
-    which read a row of four or five in halves (22, 23; rows of six as the cut reader
-    alone). The cut reader alone reads 21, 14 and 6 (not read again here: the suite's time
-    is counted)."""
+    six before its third); ``before``: a reader of three positions, which read a row of four
+    or five in halves (22, 23; rows of six as the cut reader alone). The cut reader alone
+    reads 21, 14 and 6 (not read again here: the suite's time is counted)."""
     rows = list(_rows(mnist, 40, True, seed=seed, lengths=(length, length + 1)))
     correct = sum(recognizer.read_number(data).number == truth for data, truth in rows)
     assert correct >= least > before
