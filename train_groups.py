@@ -3,6 +3,7 @@
     python train_groups.py                   # writes weights/group_reader.npz (~35 min)
     python train_groups.py --resume          # go on after an interruption
     python train_groups.py --init weights/group_reader.npz   # fine-tune the shipped one
+    python train_groups.py --judge --not-digit-groups 60000   # weights/group_judge.npz
 
 A straight cut cannot separate touching digits whose strokes overlap; the group reader does
 not cut. Rows of two to six MNIST *training* digits are squeezed until their strokes
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 import nnlite as nl
-from training.groups import DEFAULT_OUT, POSITIONS, ROOT, train
+from training.groups import DEFAULT_JUDGE_OUT, DEFAULT_OUT, POSITIONS, ROOT, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"digits read per group ({POSITIONS}, as the number reader expects)",
     )
     parser.add_argument("--data", type=Path, default=None, help="directory of the MNIST files")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"default {DEFAULT_OUT} ({DEFAULT_JUDGE_OUT})"
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "groups")
     parser.add_argument("--resume", action="store_true", help="go on from the checkpoint")
     parser.add_argument(
@@ -53,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="groups more that hold no digit (letters, symbols, doodles from "
         "training/negatives.py), read as 'no digit' at every position; 0: none",
+    )
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="train the group judge (are these digits at all?) on the same groups and the "
+        "--not-digit-groups, instead of the group reader",
     )
     parser.add_argument(
         "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
@@ -78,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if min(args.font_groups, args.not_digit_groups) < 0:
         parser.error("--font-groups and --not-digit-groups cannot be negative")
+    if args.judge and not args.not_digit_groups:
+        parser.error("--judge learns from groups with no digit: give --not-digit-groups")
+    if args.out is None:
+        args.out = DEFAULT_JUDGE_OUT if args.judge else DEFAULT_OUT
     try:
         return train(args)
     except nl.data.MnistError as error:

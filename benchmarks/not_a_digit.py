@@ -11,7 +11,8 @@ images (``training.realistic``: photos, chalk, transparent PNGs...).
 
 Prints, per kind, the share refused as "not a digit", and for comparison what the old way
 (refusing answers below a confidence threshold) would refuse at the threshold that refuses
-1 % of the realistic digits.
+1 % of the realistic digits; then the share of non-digits of which number mode
+(:meth:`Recognizer.read_number`, where a wide mark may be touching digits) reads no digit.
 """
 
 from __future__ import annotations
@@ -184,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name:<32} | {len(refused):>6} | {refused.mean() * 100:>21.1f}% | "
             f"{(confidence < cut).mean() * 100:>17.1f}% |"
         )
+    print(f"\n| {'read as a number':<32} | images | no digit read |")
+    print(f"|{'-' * 34}|--------|---------------|")
+    for name, images in sets.items():
+        nothing = [recognizer.read_number(image).number is None for image in images]
+        print(f"| {name:<32} | {len(images):>6} | {np.mean(nothing) * 100:>12.1f}% |")
     return 0
 
 

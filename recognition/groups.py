@@ -91,6 +91,21 @@ def head_probabilities(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
     return nl.functional.softmax(logits, axis=2)
 
 
+def digits_probability(judge: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
+    """The group judge's belief that each group holds digits at all (not a letter, a symbol
+    or a doodle): ``(N, GROUP_HEIGHT, GROUP_WIDTH)`` inputs -> ``(N,)`` probabilities (its
+    second output's softmax)."""
+    batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, GROUP_HEIGHT, GROUP_WIDTH)
+    was_training = judge.training
+    judge.eval()
+    try:
+        logits = judge.forward(batch)
+    finally:
+        if was_training:
+            judge.train()
+    return nl.functional.softmax(logits, axis=1)[:, 1]
+
+
 def best_reading(probabilities: np.ndarray) -> tuple[list[int], float]:
     """The most probable digits of one group from its ``(P, CLASSES)`` probabilities:
     the digits before the first BLANK, and the log-probability of that whole reading (every

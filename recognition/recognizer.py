@@ -31,6 +31,7 @@ from .groups import (
     GROUP_WIDTH,
     POSITIONS,
     best_reading,
+    digits_probability,
     head_probabilities,
     to_group_input,
 )
@@ -54,6 +55,9 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mnist_cn
 DEFAULT_VERIFIER = DEFAULT_WEIGHTS.with_name("digit_verifier.npz")
 #: The group reader (``train_groups.py``): reads up to six touching digits without cutting.
 DEFAULT_GROUP_READER = DEFAULT_WEIGHTS.with_name("group_reader.npz")
+#: The group judge (``train_groups.py --judge``): "are these digits at all?" for a group the
+#: group reader would read (it finds digits in anything: a letter A is "14" to it).
+DEFAULT_GROUP_JUDGE = DEFAULT_WEIGHTS.with_name("group_judge.npz")
 #: How much the verifier's log-probability counts against the classifier's in a cut's score.
 VERIFIER_WEIGHT = 2.0
 #: How much the group reader's log-probability counts against the cut reader's score (as
@@ -72,6 +76,11 @@ GROUP_TRUST = 0.8
 #: the second look to cut it: surer than GROUP_TRUST, since a letter is refused too (an M
 #: between digits is "14" to the reader at 0.9).
 SECOND_LOOK_TRUST = 0.95
+#: A group the group judge takes for digits less surely than this, and the classifier refuses
+#: as one mark, is not read by the group reader: the cut reader alone reads it, and refuses
+#: a letter mostly (0.5 refused 5 letters of 230 more, and cost a touching pair of 200 and 3
+#: of the held-out hands' most touching numbers of 200; most letters are judged below 0.02).
+JUDGE_TRUST = 0.1
 #: A group about to be cut whose end is a dash (``segment.without_dashes``) is one digit and
 #: the dash when the rest, one digit wide, is read as a digit this surely ("-9" is not "29").
 DASHED_DIGIT = 0.9
@@ -234,13 +243,15 @@ class Recognizer:
         deskew: bool = True,
         verifier: nl.Sequential | None = None,
         group_reader: nl.Sequential | None = None,
+        group_judge: nl.Sequential | None = None,
     ) -> None:
         self.model = model
         self.model.eval()
         self.deskew = deskew
         self.verifier = verifier
         self.group_reader = group_reader
-        for helper in (verifier, group_reader):
+        self.group_judge = group_judge
+        for helper in (verifier, group_reader, group_judge):
             if helper is not None:
                 helper.eval()
 
@@ -274,6 +285,9 @@ class Recognizer:
                 (1, GROUP_HEIGHT, GROUP_WIDTH),
                 POSITIONS * CLASSES,
                 "group reader",
+            ),
+            group_judge=_load_helper(
+                DEFAULT_GROUP_JUDGE, (1, GROUP_HEIGHT, GROUP_WIDTH), 2, "group judge"
             ),
         )
 
@@ -397,13 +411,17 @@ class Recognizer:
         heads = iter(
             self._group_heads([crop for crop, look in zip(crops, looked, strict=True) if look])
         )
+        refused: set[int] = set()  # groups the group judge says hold no digits
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
         whole: dict[int, np.ndarray] = {}  # the place in ``found`` -> the 28x28 input
         for place, ((_, group, digit_width), (ink, top, left), look) in enumerate(
             zip(found, crops, looked, strict=True)
         ):
-            plan = self._plan(ink, group, digit_width, next(heads) if look else None)
+            group_heads = next(heads) if look else None
+            if look and group_heads is None:
+                refused.add(place)
+            plan = self._plan(ink, group, digit_width, group_heads)
             # a group about to be cut that is one digit and a dash touching it ("-9" of
             # "07-12-99"): the rest one digit wide, and surely a digit
             dashed = self._without_dash(ink, top, left, group.height) if plan is not None else None
@@ -444,11 +462,14 @@ class Recognizer:
             for place in places
             if probabilities_of[place][NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD
             and not looked[place]
+            and place not in refused
             and self._may_touch(found[place][1], None)
         ]
         for place, group_heads in zip(
             second, self._group_heads([crops[place] for place in second]), strict=True
         ):
+            if group_heads is None:
+                continue  # (the group judge: no digits)
             reading, score = best_reading(np.exp(group_heads))
             if np.exp(score) < SECOND_LOOK_TRUST or reading == [1, 1]:
                 continue  # (not sure; or a V, a U: two strokes the classifier refused)
@@ -578,13 +599,27 @@ class Recognizer:
             return False
         return digit_width is None or group.width > TOUCH_WIDTH * digit_width
 
-    def _group_heads(self, crops: list[tuple[np.ndarray, int, int]]) -> list[np.ndarray]:
+    def _group_heads(self, crops: list[tuple[np.ndarray, int, int]]) -> list[np.ndarray | None]:
         """The group reader's ``(POSITIONS, CLASSES)`` log-probabilities for each group's
-        crop, in one batch."""
+        crop, in one batch; None for a group the group judge takes for digits less surely
+        than JUDGE_TRUST and the classifier refuses as one mark (a letter, a symbol: the
+        reader would find digits in it)."""
         if not crops or self.group_reader is None:
             return []
         inputs = np.stack([to_group_input(ink, self.deskew) for ink, _, _ in crops])
-        return list(np.log(np.maximum(head_probabilities(self.group_reader, inputs), 1e-9)))
+        heads = np.log(np.maximum(head_probabilities(self.group_reader, inputs), 1e-9))
+        if self.group_judge is None:
+            return list(heads)
+        digits = digits_probability(self.group_judge, inputs).tolist()
+        return [
+            group if sure >= JUDGE_TRUST or not self._refused_whole(ink) else None
+            for group, sure, (ink, _, _) in zip(heads, digits, crops, strict=True)
+        ]
+
+    def _refused_whole(self, ink: np.ndarray) -> bool:
+        """Whether the classifier, reading a group's ``(H, W)`` ink as one mark, refuses it as
+        "not a digit" (a wide single digit, which the group judge may doubt, it reads)."""
+        return bool(self._read_whole(ink)[1][NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD)
 
     @staticmethod
     def _group_crop(ink_map: InkMap, group: Group) -> tuple[np.ndarray, int, int]:

@@ -359,6 +359,48 @@ def test_fine_tuning_a_group_reader_on_groups_in_handwriting_fonts(tmp_path, mni
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_a_quick_run_writes_a_group_judge(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "judge.npz"
+    common = ["--groups", "200", "--data", str(mnist_dir), "--epochs", "2", "--judge"]
+    common += ["--cache", str(tmp_path / "cache"), "--out", str(out)]
+    assert train_groups.main([*common, "--not-digit-groups", "200"]) == 0
+    assert "400 groups for training" in capsys.readouterr().out
+    judge = nl.load(out)
+    assert "judge whether a group holds digits" in judge.metadata["task"]
+    assert 0.5 <= judge.metadata["validation_judged"] <= 1  # (balanced: better than chance)
+    believed = groups.digits_probability(judge, np.zeros((3, 28, 84), np.float32))
+    assert believed.shape == (3,) and ((believed >= 0) & (believed <= 1)).all()
+    with pytest.raises(SystemExit):  # a judge learns from groups with no digit
+        train_groups.main(common)
+    assert "--not-digit-groups" in capsys.readouterr().err
+
+
+def test_the_judge_learns_from_strokes_of_every_width_and_darkness():
+    bars = np.zeros((60, 1, 28, 84), dtype=np.uint8)
+    bars[:, 0, 10:14, 20:60] = 255  # a bar 4 px thick
+    varied = training_groups.varied_strokes(bars, np.random.default_rng(0))
+    assert varied.shape == bars.shape and varied.dtype == np.float32
+    assert varied.min() >= 0 and varied.max() <= 1
+    thickness = (varied[:, 0] > 0.5 * varied.max(axis=(1, 2, 3))[:, None, None]).sum(1).max(1)
+    assert set(thickness.tolist()) == {3, 4, 5}  # thinner, as it was, thicker
+    darkest = varied.max(axis=(1, 2, 3))
+    assert 0.55 <= darkest.min() < 0.7 and 0.9 < darkest.max() <= 1.0
+
+
+def test_the_shipped_group_judge_tells_digits_from_marks(recognizer, mnist):
+    """Groups of one to six MNIST *test* digits hold digits to the shipped judge; groups of
+    letters, symbols and doodles made with a seed it never saw do not."""
+    _, (x_test, y_test) = mnist
+    digits, _ = make_groups(x_test, y_test, 300, seed=12, progress=False)
+    marks, _ = training_groups.not_digit_groups(200, seed=12, progress=False)
+    judge = recognizer.group_judge
+    assert judge is not None
+    trust = recognizer_module.JUDGE_TRUST
+    assert (groups.digits_probability(judge, digits / 255) >= trust).mean() >= 0.98
+    assert (groups.digits_probability(judge, marks / 255) < trust).mean() >= 0.95
+
+
 def test_bad_numbers_are_refused():
     with pytest.raises(SystemExit):
         train_groups.main(["--epochs", "0"])

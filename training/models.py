@@ -1,7 +1,9 @@
 """The networks of this project, built with nnlite.
 
 ``build_model()`` is the shipped digit classifier (``weights/mnist_cnn.npz``),
-``build_group_reader()`` the reader of touching groups (``weights/group_reader.npz``);
+``build_group_reader()`` the reader of touching groups (``weights/group_reader.npz``),
+``build_group_judge()`` the judge of whether a group holds digits at all
+(``weights/group_judge.npz``);
 ``reference_network()`` is the network the nnlite issue names, used by the benchmark and the
 API tests.
 """
@@ -59,6 +61,27 @@ def build_group_reader(
             nl.ReLU(),
             nl.Dropout(0.4),
             nl.Dense(hidden, positions * classes),
+        ]
+    )
+
+
+def build_group_judge() -> nl.Sequential:
+    """(N, 1, 28, 84) -> (N, 2) logits, "no digits" and "digits" (``recognition.groups.
+    digits_probability``): the group reader's input, a smaller network (3x3 conv blocks with
+    batch norm of 16, 32 and 32 channels, each pooled, and a 64-unit dense layer)."""
+    return nl.Sequential(
+        [
+            *conv_block(1, 16),
+            nl.MaxPool2D(2),
+            *conv_block(16, 32),
+            nl.MaxPool2D(2),
+            *conv_block(32, 32),
+            nl.MaxPool2D(2),
+            nl.Flatten(),
+            nl.Dense(32 * (28 // 8) * (84 // 8), 64),
+            nl.ReLU(),
+            nl.Dropout(0.3),
+            nl.Dense(64, 2),
         ]
     )
 
