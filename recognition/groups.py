@@ -94,16 +94,9 @@ def head_probabilities(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
 def digits_probability(judge: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
     """The group judge's belief that each group holds digits at all (not a letter, a symbol
     or a doodle): ``(N, GROUP_HEIGHT, GROUP_WIDTH)`` inputs -> ``(N,)`` probabilities (its
-    second output's softmax)."""
+    second output's softmax, in evaluation mode)."""
     batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, GROUP_HEIGHT, GROUP_WIDTH)
-    was_training = judge.training
-    judge.eval()
-    try:
-        logits = judge.forward(batch)
-    finally:
-        if was_training:
-            judge.train()
-    return nl.functional.softmax(logits, axis=1)[:, 1]
+    return judge.predict(batch)[:, 1]
 
 
 def best_reading(probabilities: np.ndarray) -> tuple[list[int], float]:

@@ -411,17 +411,13 @@ class Recognizer:
         heads = iter(
             self._group_heads([crop for crop, look in zip(crops, looked, strict=True) if look])
         )
-        refused: set[int] = set()  # groups the group judge says hold no digits
         # Groups that stay whole are classified together, in one batch; the others are cut.
         plans: list[tuple[list[tuple[int, int]], list[np.ndarray | None], dict]] = []
         whole: dict[int, np.ndarray] = {}  # the place in ``found`` -> the 28x28 input
         for place, ((_, group, digit_width), (ink, top, left), look) in enumerate(
             zip(found, crops, looked, strict=True)
         ):
-            group_heads = next(heads) if look else None
-            if look and group_heads is None:
-                refused.add(place)
-            plan = self._plan(ink, group, digit_width, group_heads)
+            plan = self._plan(ink, group, digit_width, next(heads) if look else None)
             # a group about to be cut that is one digit and a dash touching it ("-9" of
             # "07-12-99"): the rest one digit wide, and surely a digit
             dashed = self._without_dash(ink, top, left, group.height) if plan is not None else None
@@ -461,8 +457,7 @@ class Recognizer:
             place
             for place in places
             if probabilities_of[place][NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD
-            and not looked[place]
-            and place not in refused
+            and not looked[place]  # (nor any the group judge said holds no digits)
             and self._may_touch(found[place][1], None)
         ]
         for place, group_heads in zip(

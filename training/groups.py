@@ -187,12 +187,7 @@ def varied_strokes(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def judged(judge: nl.Sequential, inputs: np.ndarray, holds_digits: np.ndarray) -> float:
     """The share of groups ``(N, 28, 84)`` uint8 the group judge calls rightly: digits
     (``holds_digits`` ``(N,)`` 1) or none (0), at an even 0.5."""
-    believed = np.concatenate(
-        [
-            digits_probability(judge, inputs[i : i + 500].astype(np.float32) / 255)
-            for i in range(0, len(inputs), 500)
-        ]
-    )
+    believed = digits_probability(judge, inputs.astype(np.float32) / 255)
     return float(((believed >= 0.5) == holds_digits.astype(bool)).mean())
 
 
