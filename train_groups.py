@@ -4,6 +4,7 @@
     python train_groups.py --resume          # go on after an interruption
     python train_groups.py --init weights/group_reader.npz   # fine-tune the shipped one
     python train_groups.py --judge --not-digit-groups 60000   # weights/group_judge.npz
+    python train_groups.py --columns         # weights/column_reader.npz (CTC, no positions)
 
 A straight cut cannot separate touching digits whose strokes overlap; the group reader does
 not cut. Rows of two to six MNIST *training* digits are squeezed until their strokes
@@ -20,7 +21,14 @@ import sys
 from pathlib import Path
 
 import nnlite as nl
-from training.groups import DEFAULT_JUDGE_OUT, DEFAULT_OUT, POSITIONS, ROOT, train
+from training.groups import (
+    DEFAULT_COLUMNS_OUT,
+    DEFAULT_JUDGE_OUT,
+    DEFAULT_OUT,
+    POSITIONS,
+    ROOT,
+    train,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         "--not-digit-groups, instead of the group reader",
     )
     parser.add_argument(
+        "--columns",
+        action="store_true",
+        help="train the column reader (a CTC reader of the group's 21 columns) on the same "
+        "groups, instead of the group reader",
+    )
+    parser.add_argument(
         "--init", type=Path, default=None, help="fine-tune this group reader instead of a new one"
     )
     parser.add_argument(
@@ -89,8 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--font-groups and --not-digit-groups cannot be negative")
     if args.judge and not args.not_digit_groups:
         parser.error("--judge learns from groups with no digit: give --not-digit-groups")
+    if args.judge and args.columns:
+        parser.error("--judge and --columns train different networks: give one")
     if args.out is None:
-        args.out = DEFAULT_JUDGE_OUT if args.judge else DEFAULT_OUT
+        args.out = (
+            DEFAULT_JUDGE_OUT
+            if args.judge
+            else DEFAULT_COLUMNS_OUT
+            if args.columns
+            else DEFAULT_OUT
+        )
     try:
         return train(args)
     except nl.data.MnistError as error:

@@ -16,6 +16,7 @@ from .init import glorot_uniform, he_normal
 from .layers import (
     BUILTIN_LAYERS,
     BatchNorm2D,
+    Columns,
     Conv2D,
     Dense,
     Dropout,
@@ -25,7 +26,7 @@ from .layers import (
     ReLU,
     register_layer,
 )
-from .losses import CrossEntropyLoss
+from .losses import CrossEntropyLoss, CTCLoss, ctc_log_likelihood
 from .model import Sequential, load
 from .ops import engine, set_engine
 from .optim import SGD, Adam, Optimizer
@@ -38,6 +39,8 @@ __all__ = [
     "SGD",
     "Adam",
     "BatchNorm2D",
+    "CTCLoss",
+    "Columns",
     "Conv2D",
     "CrossEntropyLoss",
     "Dense",
@@ -51,6 +54,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "__version__",
+    "ctc_log_likelihood",
     "data",
     "engine",
     "engines",

@@ -27,3 +27,13 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """
     exps = np.exp(logits - logits.max(axis=axis, keepdims=True))
     return exps / exps.sum(axis=axis, keepdims=True)
+
+
+def ctc_greedy_decode(log_probs: np.ndarray, blank: int = 0) -> list[list[int]]:
+    """The best path of each sequence, ``(N, T, K)`` -> N lists of labels: the most likely
+    class at each step, repeats merged, blanks dropped ("1 1 - 1 7 7" reads "117")."""
+    best = np.asarray(log_probs).argmax(axis=2)
+    fresh = np.ones_like(best, dtype=bool)
+    fresh[:, 1:] = best[:, 1:] != best[:, :-1]
+    keep = fresh & (best != blank)
+    return [row[mask].tolist() for row, mask in zip(best, keep, strict=True)]

@@ -198,6 +198,27 @@ class Flatten(Layer):
         return grad_out.reshape(self.input_shape)
 
 
+class Columns(Layer):
+    """(N, C, H, W) -> (N * W, C * H): each column of a feature map as one row, sample by
+    sample (rows ``n * W`` to ``n * W + W - 1`` are sample n's columns, left to right), its
+    features channel-major (``c * H + h``). A Dense layer after it reads every column with
+    the same weights: a sequence of W steps for :class:`~nnlite.losses.CTCLoss`."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray) or x.ndim != 4:
+            got = getattr(x, "shape", type(x).__name__)
+            raise ValueError(f"{self!r} expects input of shape (N, C, H, W), got {got}")
+        self.input_shape = x.shape
+        n, channels, height, width = x.shape
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(n * width, channels * height)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        n, channels, height, width = self.input_shape
+        return np.ascontiguousarray(
+            grad_out.reshape(n, width, channels, height).transpose(0, 2, 3, 1)
+        )
+
+
 class ReLU(Layer):
     """max(0, x), element-wise; any shape. Its gradient is 1 where x > 0 and 0 elsewhere."""
 
@@ -289,7 +310,8 @@ class BatchNorm2D(Layer):
 #: The layers nnlite ships, by class name: what ``nl.load`` builds. A class of your own with
 #: the same name (a notebook's ``class Dense(nl.Layer)``) changes nothing here.
 BUILTIN_LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Dense, Conv2D, MaxPool2D, Flatten, ReLU, Dropout, BatchNorm2D)
+    cls.__name__: cls
+    for cls in (Dense, Conv2D, MaxPool2D, Flatten, Columns, ReLU, Dropout, BatchNorm2D)
 }
 #: Layers of your own that ``nl.load`` may build, added with :func:`register_layer`.
 USER_LAYERS: dict[str, type[Layer]] = {}

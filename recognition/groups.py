@@ -13,11 +13,19 @@ and answers with one head per position: POSITIONS softmaxes over the ten digits 
 ("no digit here"), left to right. A group of two touching digits reads
 ``[d1, d2, BLANK, BLANK, BLANK, BLANK]``; six digits at 20 px tall fit the field's width
 (a wider group is made smaller).
-The number reader (:meth:`~recognition.recognizer.Recognizer.read_number`) weighs this
-reading against the cut-and-verify reading of the same group by score.
+The *column reader* (``weights/column_reader.npz``, ``python train_groups.py --columns``)
+reads the same input otherwise: its convolutions keep the field's 21 columns (4 px each),
+and one small classifier reads every column, "digit d" or the CTC blank; a group's digits
+are the columns' path with repeats merged and blanks dropped (Connectionist Temporal
+Classification, Graves et al. 2006), so it has no positions to fill and no count to guess.
+The two networks err on different groups: :class:`GroupView` holds both readings and scores
+a reading by both. The number reader (:meth:`~recognition.recognizer.Recognizer.
+read_number`) weighs that against the cut-and-verify reading of the same group by score.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,6 +99,48 @@ def head_probabilities(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
     return nl.functional.softmax(logits, axis=2)
 
 
+def column_log_probs(model: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
+    """The column reader's ``(N, T, CLASSES)`` log-probabilities for ``(N, GROUP_HEIGHT,
+    GROUP_WIDTH)`` inputs: one softmax over the ten digits and the CTC blank (BLANK) for
+    each of its T column steps, left to right (T = 21 for the 84-px field)."""
+    batch = np.asarray(inputs, dtype=np.float32).reshape(-1, 1, GROUP_HEIGHT, GROUP_WIDTH)
+    probabilities = model.predict(batch).reshape(len(batch), -1, CLASSES)
+    return np.log(np.maximum(probabilities, 1e-12))
+
+
+def column_heads(log_probs: np.ndarray, positions: int = POSITIONS) -> np.ndarray:
+    """The column reader's reading as the group reader gives its own: ``(N, T, CLASSES)``
+    log-probabilities of T column steps -> ``(N, positions, CLASSES)`` probabilities, for
+    each position k the chance that the group's k-th digit from the left is each digit, or
+    that it has fewer than k + 1 digits (BLANK).
+
+    Exact under CTC's distribution over paths (a digit or the blank at every step; a digit
+    is written where a path enters it from anything else): a forward pass over the steps
+    keeps F[c, s], the probability of the paths so far that have written c digits and are
+    on symbol s, and every entry into a digit d after c digits adds to position c's d."""
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64))
+    count, steps, _ = probs.shape
+    digits = slice(0, BLANK)
+    written = np.zeros((count, positions + 1, CLASSES))  # (c capped: "positions or more")
+    heads = np.zeros((count, positions, CLASSES))
+    written[:, 0, BLANK] = probs[:, 0, BLANK]
+    written[:, 1, digits] = probs[:, 0, digits]
+    heads[:, 0, digits] = probs[:, 0, digits]
+    for step in range(1, steps):
+        now = probs[:, step]
+        total = written.sum(axis=2)
+        entering = (total[:, :, None] - written[:, :, digits]) * now[:, None, digits]
+        heads[:, :, digits] += entering[:, :positions]
+        following = np.empty_like(written)
+        following[:, :, BLANK] = total * now[:, None, BLANK]
+        following[:, :, digits] = written[:, :, digits] * now[:, None, digits]
+        following[:, 1:, digits] += entering[:, :-1]
+        following[:, positions, digits] += entering[:, positions]
+        written = following
+    heads[:, :, BLANK] = np.clip(1.0 - heads[:, :, digits].sum(axis=2), 0.0, 1.0)
+    return heads.astype(np.float32)
+
+
 def digits_probability(judge: nl.Sequential, inputs: np.ndarray) -> np.ndarray:
     """The group judge's belief that each group holds digits at all (not a letter, a symbol
     or a doodle): ``(N, GROUP_HEIGHT, GROUP_WIDTH)`` inputs -> ``(N,)`` probabilities (its
@@ -122,3 +172,53 @@ def reading_score(probabilities: np.ndarray, labels: list[int]) -> float:
     wanted = [*labels, *[BLANK] * (positions - len(labels))]
     chosen = probabilities[np.arange(positions), wanted]
     return float(np.log(np.maximum(chosen, 1e-9)).sum())
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """What the readers of touching digits make of one group: the group reader's ``heads``
+    ``(P, CLASSES)`` and, when there is a column reader, its ``columns`` ``(T, CLASSES)``
+    (both log-probabilities). Two networks built differently err on different groups; a
+    reading both find likely is scored by both (:meth:`score`)."""
+
+    heads: np.ndarray
+    columns: np.ndarray | None = None
+
+    def column_score(self, labels: list[int]) -> float:
+        """The column reader's log-probability of reading ``labels`` (CTC: every alignment
+        of them to its columns); 0.0 without a column reader."""
+        if self.columns is None:
+            return 0.0
+        padded = np.full((1, max(1, len(labels))), BLANK, dtype=np.int64)
+        padded[0, : len(labels)] = labels
+        return float(nl.ctc_log_likelihood(self.columns[None], padded, BLANK)[0])
+
+    def score(self, labels: list[int]) -> float:
+        """The log-probability of reading ``labels``: the group reader's (at most P digits),
+        averaged with the column reader's when there is one (a geometric mean)."""
+        own = reading_score(np.exp(self.heads), labels)
+        if self.columns is None or own == -np.inf:
+            return own
+        return (own + self.column_score(labels)) / 2
+
+    def best(self) -> tuple[list[int], float]:
+        """The likelier (:meth:`score`) of the group reader's best reading and the column
+        reader's (its best path), and its score."""
+        own, _ = best_reading(np.exp(self.heads))
+        candidates = [own]
+        if self.columns is not None:
+            other = nl.functional.ctc_greedy_decode(self.columns[None], BLANK)[0]
+            if other != own and len(other) <= len(self.heads):
+                candidates.append(other)
+        labels = max(candidates, key=self.score)
+        return labels, self.score(labels)
+
+    def digits(self, labels: list[int]) -> list[np.ndarray]:
+        """For the reading ``labels``, each position's ``(10,)`` digit probabilities: the
+        group reader's when it reads them so, else the column reader's (:func:`column_heads`)."""
+        own, _ = best_reading(np.exp(self.heads))
+        heads = self.heads
+        if labels != own and self.columns is not None:
+            heads = np.log(np.maximum(column_heads(self.columns[None], len(self.heads))[0], 1e-9))
+        digits = np.exp(heads[: len(labels), :BLANK])
+        return list(digits / digits.sum(axis=1, keepdims=True))

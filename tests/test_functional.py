@@ -3,6 +3,8 @@ on both engines (the ``engine`` fixture runs a test once on each)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -188,3 +190,57 @@ def test_convolution_in_chunks_gives_the_same_results(monkeypatch):
         results.append((out, layer.backward(grad_out), layer.weight.grad.copy()))
     for whole, chunked in zip(*results, strict=True):
         np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-5)
+
+
+def _collapsed(path: tuple[int, ...], blank: int) -> list[int]:
+    out: list[int] = []
+    previous = None
+    for label in path:
+        if label != previous and label != blank:
+            out.append(label)
+        previous = label
+    return out
+
+
+def test_ctc_likelihood_sums_every_alignment():
+    """Against brute force: every one of the K**T paths whose collapse (repeats merged,
+    blanks dropped) gives the labels, their probabilities summed."""
+    rng = np.random.default_rng(3)
+    blank, steps, classes = 3, 5, 4
+    log_probs = nl.log_softmax(rng.standard_normal((4, steps, classes)), axis=2)
+    labels = np.array([[0, 1, 3], [2, 2, 3], [3, 3, 3], [1, 0, 2]])
+    expected = np.full(len(labels), -np.inf)
+    for path in itertools.product(range(classes), repeat=steps):
+        for n, row in enumerate(labels):
+            if _collapsed(path, blank) == [c for c in row if c != blank]:
+                step_probs = log_probs[n, np.arange(steps), path].sum()
+                expected[n] = np.logaddexp(expected[n], step_probs)
+    got = nl.ctc_log_likelihood(log_probs, labels, blank)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # the loss is their mean negative, and a label padded anywhere reads the same
+    assert nl.CTCLoss(blank).forward(log_probs, labels) == pytest.approx(-expected.mean())
+    moved = np.array([[3, 0, 1], [2, 3, 2], [3, 3, 3], [1, 0, 2]])
+    np.testing.assert_allclose(nl.ctc_log_likelihood(log_probs, moved, blank), got)
+
+
+def test_ctc_refuses_what_cannot_fit_and_decodes_the_best_path():
+    log_probs = nl.log_softmax(np.zeros((1, 2, 3)), axis=2)
+    with pytest.raises(ValueError, match="needs 3 steps"):
+        nl.ctc_log_likelihood(log_probs, np.array([[1, 1]]), blank=0)  # "1 - 1"
+    with pytest.raises(ValueError, match="labels must be in"):
+        nl.ctc_log_likelihood(log_probs, np.array([[5]]), blank=0)
+    with pytest.raises(ValueError, match="not T steps"):
+        nl.CTCLoss().forward(np.zeros((5, 3)), np.array([[1], [2]]))
+    best = np.full((2, 7, 4), -5.0)
+    for n, path in enumerate([(1, 1, 0, 1, 2, 2, 0), (0, 0, 0, 0, 0, 0, 0)]):
+        best[n, np.arange(7), path] = 0.0
+    assert nl.functional.ctc_greedy_decode(best, blank=0) == [[1, 1, 2], []]
+
+
+def test_columns_lays_each_column_out_as_a_row():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    rows = nl.Columns().forward(x)
+    assert rows.shape == (2 * 5, 3 * 4)
+    np.testing.assert_array_equal(rows[5 + 2], x[1, :, :, 2].reshape(-1))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        nl.Columns().forward(np.zeros((2, 3)))

@@ -31,6 +31,7 @@ LAYER_CASES = [
     ("maxpool 3 stride 2 overlapping", lambda: nl.MaxPool2D(3, stride=2), (2, 2, 7, 7)),
     ("relu", lambda: nl.ReLU(), (3, 7)),
     ("flatten", lambda: nl.Flatten(), (2, 3, 2, 2)),
+    ("columns", lambda: nl.Columns(), (2, 3, 4, 5)),
     ("dropout", lambda: nl.Dropout(0.3), (4, 10)),
     ("batchnorm train", lambda: nl.BatchNorm2D(3), (4, 3, 3, 3)),
 ]
@@ -87,6 +88,17 @@ def test_cross_entropy_backward(smoothing):
     logits = random_input((6, 5))
     labels = np.array([0, 4, 2, 2, 1, 3])
     result = nl.gradcheck(nl.CrossEntropyLoss(label_smoothing=smoothing), logits, labels)
+    assert result.ok, str(result)
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_ctc_backward(flat):
+    """Labels of different lengths (one empty, one with a repeat) padded with the blank (3);
+    the logits as (N, T, K) or flat (N * T, K), as Columns and a Dense layer give them."""
+    logits = random_input((4, 6, 4))
+    labels = np.array([[0, 1, 3], [2, 2, 3], [3, 3, 3], [1, 0, 2]])
+    logits = logits.reshape(-1, 4) if flat else logits
+    result = nl.gradcheck(nl.CTCLoss(blank=3), logits, labels)
     assert result.ok, str(result)
 
 

@@ -81,6 +81,44 @@ def test_batchnorm_running_statistics_survive_save_and_load(tmp_path):
     assert not same.training
 
 
+def test_a_column_reader_learns_sequences_with_ctc_and_survives_save_and_load(tmp_path):
+    """A network of Columns, trained with CTCLoss, learns to read a row of 1-3 glyphs (a
+    bar at one of three heights per glyph, each glyph two or three columns wide, a blank
+    column between two) and reads them back after a save and load."""
+    rng = np.random.default_rng(0)
+    nl.seed(0)
+
+    def rows(count: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.zeros((count, 1, 3, 12), dtype=np.float32)
+        y = np.full((count, 3), 3, dtype=np.int64)  # 3 is the blank, and the padding
+        for n in range(count):
+            column = int(rng.integers(0, 2))
+            for k in range(int(rng.integers(1, 4))):
+                glyph, width = int(rng.integers(0, 3)), int(rng.integers(2, 4))
+                x[n, 0, glyph, column : column + width] = 1.0
+                y[n, k] = glyph
+                column += width + 1
+        return x, y
+
+    model = nl.Sequential(
+        [nl.Conv2D(1, 8, 3, padding=1), nl.ReLU(), nl.Columns(), nl.Dense(8 * 3, 4)]
+    )
+    loss_fn, optimizer = nl.CTCLoss(blank=3), nl.Adam(model.parameters(), lr=0.02)
+    for _ in range(100):
+        x, y = rows(32)
+        loss_fn.forward(model.forward(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        optimizer.zero_grad()
+    x, y = rows(200)
+    model.save(tmp_path / "columns.npz")
+    same = nl.load(tmp_path / "columns.npz")
+    log_probs = np.log(same.predict(x).reshape(200, 12, 4))
+    read = nl.functional.ctc_greedy_decode(log_probs, blank=3)
+    wanted = [[int(c) for c in row if c != 3] for row in y]
+    assert np.mean([a == b for a, b in zip(read, wanted, strict=True)]) >= 0.95
+
+
 def test_model_file_layout(tmp_path):
     model = small_bn_network()
     model.save(tmp_path / "m.npz")

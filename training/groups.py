@@ -22,6 +22,7 @@ from recognition.groups import (
     GROUP_HEIGHT,
     GROUP_WIDTH,
     POSITIONS,
+    column_log_probs,
     digits_probability,
     head_probabilities,
     to_group_input,
@@ -30,6 +31,7 @@ from training import fonts, synth
 from training.checkpoints import checkpoint_path, code_hash, load_checkpoint, save_checkpoint
 from training.loop import ProgressBar, train_epoch
 from training.models import (
+    build_column_reader,
     build_group_judge,
     build_group_reader,
     widen_last_dense,
@@ -41,6 +43,7 @@ from training.synth import group_crop, number_ink, pen_ink
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "weights" / "group_reader.npz"
 DEFAULT_JUDGE_OUT = ROOT / "weights" / "group_judge.npz"
+DEFAULT_COLUMNS_OUT = ROOT / "weights" / "column_reader.npz"
 #: Shares of groups of one (often stretched), two and three digits, for a reader of three
 #: positions; a reader of more positions (``--positions``) sees ROW_SIZES.
 GROUP_SIZES = {1: 0.15, 2: 0.5, 3: 0.35}
@@ -184,6 +187,16 @@ def varied_strokes(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (varied * rng.uniform(0.55, 1.0, (len(ink), 1, 1, 1))).astype(np.float32)
 
 
+def read_by_columns(model: nl.Sequential, inputs: np.ndarray, targets: np.ndarray) -> float:
+    """The share of groups ``(N, 28, 84)`` uint8 the column reader reads exactly (its best
+    path, :func:`~nnlite.functional.ctc_greedy_decode`, against ``targets`` ``(N, P)``,
+    the digits then BLANK)."""
+    log_probs = column_log_probs(model, inputs.astype(np.float32) / 255)
+    read = nl.functional.ctc_greedy_decode(log_probs, BLANK)
+    wanted = [[int(d) for d in row if d != BLANK] for row in targets]
+    return float(np.mean([a == b for a, b in zip(read, wanted, strict=True)]))
+
+
 def judged(judge: nl.Sequential, inputs: np.ndarray, holds_digits: np.ndarray) -> float:
     """The share of groups ``(N, 28, 84)`` uint8 the group judge calls rightly: digits
     (``holds_digits`` ``(N,)`` 1) or none (0), at an even 0.5."""
@@ -202,7 +215,11 @@ def train(args: argparse.Namespace) -> int:
     if cache.is_file():
         with np.load(cache) as saved:
             x, y, x_val, y_val = saved["x"], saved["y"], saved["x_val"], saved["y_val"]
-            x_val_not = saved["x_val_not"]
+            x_val_not = (  # (caches written before the group judge have none)
+                saved["x_val_not"]
+                if "x_val_not" in saved.files
+                else np.zeros((0, GROUP_HEIGHT, GROUP_WIDTH), dtype=np.uint8)
+            )
     else:
         places = args.positions
         x, y = make_groups(x_train[:cut], y_train[:cut], args.groups, args.seed, positions=places)
@@ -238,6 +255,11 @@ def train(args: argparse.Namespace) -> int:
 
         def measure(model: nl.Sequential) -> float:
             return judged(model, x_check, y_check)
+    elif args.columns:
+        targets, loss_fn, what = y, nl.CTCLoss(blank=BLANK), "read exactly"
+
+        def measure(model: nl.Sequential) -> float:
+            return read_by_columns(model, x_val, y_val)
     else:
         targets, loss_fn, what = y, HeadsCrossEntropyLoss(), "read exactly"
 
@@ -250,12 +272,14 @@ def train(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        if not args.judge:
+        if not (args.judge or args.columns):
             model = wider_hidden(more_positions(model, args.positions), args.hidden)
             model = wider_convs(model, args.conv_channels)
         print(f"fine-tuning {args.init} (validation groups {what}: {measure(model):.2%})")
     elif args.judge:
         model = build_group_judge()
+    elif args.columns:
+        model = build_column_reader(CLASSES, args.hidden)
     else:
         model = build_group_reader(args.positions, CLASSES, args.hidden, args.conv_channels)
     optimizer = nl.Adam(model.parameters(), lr=args.lr)
@@ -306,6 +330,9 @@ def train(args: argparse.Namespace) -> int:
         "task": "judge whether a group holds digits: 2 classes (0 = no digits: a letter, a "
         "symbol, a doodle; 1 = one to six digits)"
         if args.judge
+        else f"read a group of up to {args.positions} touching digits column by column: 21 "
+        "steps x 11 classes (digits 0-9, then 10 = the CTC blank), read with CTC"
+        if args.columns
         else f"read a group of up to {args.positions} touching digits: {args.positions} "
         "positions x 11 classes (digits 0-9, then 10 = no digit)",
         "input": "(N, 1, 28, 84) float32 in [0, 1], white ink on black, the group 20 px tall",

@@ -2,8 +2,9 @@
 
 ``build_model()`` is the shipped digit classifier (``weights/mnist_cnn.npz``),
 ``build_group_reader()`` the reader of touching groups (``weights/group_reader.npz``),
-``build_group_judge()`` the judge of whether a group holds digits at all
-(``weights/group_judge.npz``);
+``build_column_reader()`` its second, built otherwise: CTC over the group's columns
+(``weights/column_reader.npz``), ``build_group_judge()`` the judge of whether a group holds
+digits at all (``weights/group_judge.npz``);
 ``reference_network()`` is the network the nnlite issue names, used by the benchmark and the
 API tests.
 """
@@ -61,6 +62,29 @@ def build_group_reader(
             nl.ReLU(),
             nl.Dropout(0.4),
             nl.Dense(hidden, positions * classes),
+        ]
+    )
+
+
+def build_column_reader(classes: int = 11, hidden: int = 256) -> nl.Sequential:
+    """(N, 1, 28, 84) -> (N * 21, classes) logits, one row per column step (``recognition.
+    groups.column_log_probs``): 3x3 conv blocks with batch norm (32 channels, pooled; 48,
+    pooled; 64, 64), then :class:`~nnlite.layers.Columns` makes each of the 21 columns of
+    the (64, 7, 21) map one step, read by the same ``hidden``-unit dense layer and the same
+    softmax over the ten digits and a CTC blank (class 10), trained with ``nl.CTCLoss``."""
+    return nl.Sequential(
+        [
+            *conv_block(1, 32),
+            nl.MaxPool2D(2),
+            *conv_block(32, 48),
+            nl.MaxPool2D(2),
+            *conv_block(48, 64),
+            *conv_block(64, 64),
+            nl.Columns(),
+            nl.Dense(64 * (28 // 4), hidden),
+            nl.ReLU(),
+            nl.Dropout(0.3),
+            nl.Dense(hidden, classes),
         ]
     )
 
