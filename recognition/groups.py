@@ -213,6 +213,13 @@ class GroupView:
         labels = max(candidates, key=self.score)
         return labels, self.score(labels)
 
+    def agreed(self) -> bool:
+        """Whether there is a column reader and its best reading is the group reader's."""
+        if self.columns is None:
+            return False
+        own, _ = best_reading(np.exp(self.heads))
+        return own == nl.functional.ctc_greedy_decode(self.columns[None], BLANK)[0]
+
     def digits(self, labels: list[int]) -> list[np.ndarray]:
         """For the reading ``labels``, each position's ``(10,)`` digit probabilities: the
         group reader's when it reads them so, else the column reader's (:func:`column_heads`)."""

@@ -470,11 +470,12 @@ class Recognizer:
             skipped.append(SkippedMark(_original_box(dash, to_original)))
         # A whole group refused as "not a digit" that may hold two digits (touching digits
         # narrower than the line's other digits suggest: italic ones that overlap) is shown
-        # to the group reader after all. When it is sure (SECOND_LOOK_TRUST) of two digits or
-        # more and the cut reader, cutting on its own, finds the same digits, it is cut; the
-        # group reader alone finds digits in anything (it reads a letter A as "14"), so it
-        # does not decide alone, and letters it reads less surely (a drawn "M" as "14" at up
-        # to 0.905, "R" as "12") are not cut (the font numbers' overlapping pairs read at
+        # to the group reader after all. When the readers are sure (SECOND_LOOK_TRUST) of two
+        # digits or more and the cut reader, cutting on its own, finds the same digits (or
+        # the group reader's and the column reader's best readings are the same), it is cut;
+        # the group reader alone finds digits in anything (it reads a letter A as "14"), so
+        # it does not decide alone, and letters it reads less surely (a drawn "M" as "14" at
+        # up to 0.905, "R" as "12") are not cut (the font numbers' overlapping pairs read at
         # 0.88-1.0).
         second = [
             place
@@ -494,7 +495,10 @@ class Recognizer:
             (_, group, digit_width), (ink, _, _) = found[place], crops[place]
             memo: dict = {}  # (both cut the same group: each span is read once)
             plan = self._plan(ink, group, digit_width, view, memo)
-            if plan is not None and self._cut_alone(ink, group, digit_width, memo) == reading:
+            # (a row "141331" lost its "331", read so by both readers at 0.98 and 0.96)
+            if plan is not None and (
+                view.agreed() or self._cut_alone(ink, group, digit_width, memo) == reading
+            ):
                 plans[place] = plan
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}

@@ -270,10 +270,10 @@ def test_rows_of_four_to_six_touching_digits_are_read_whole(
 
 @pytest.mark.slow
 def test_the_column_reader_reads_rows_the_group_reader_alone_misses(recognizer, mnist):
-    """Rows of five and six touching MNIST test digits (40 of each), read with both readers
-    of touching digits and with the group reader alone (the column reader taken away).
-    Measured: 71 of the 80 (35 rows of five, 36 of six) with both, 67 with the group reader
-    alone (33, 34), 22 with the cut reader alone."""
+    """Rows of six touching MNIST test digits (40), read with both readers of touching
+    digits and with the group reader alone (the column reader taken away). Measured: 36
+    with both, 34 with the group reader alone, 10 with the cut reader alone (and of 40 rows
+    of five, seed 30: 35, 33 and 12)."""
     assert recognizer.column_reader is not None
     alone = Recognizer(
         recognizer.model,
@@ -281,11 +281,10 @@ def test_the_column_reader_reads_rows_the_group_reader_alone_misses(recognizer, 
         group_reader=recognizer.group_reader,
         group_judge=recognizer.group_judge,
     )
-    rows = list(_rows(mnist, 40, True, seed=30, lengths=(5, 6)))
-    rows += list(_rows(mnist, 40, True, seed=31, lengths=(6, 7)))
+    rows = list(_rows(mnist, 40, True, seed=31, lengths=(6, 7)))
     both = sum(recognizer.read_number(data).number == truth for data, truth in rows)
     without = sum(alone.read_number(data).number == truth for data, truth in rows)
-    assert both >= 68 and both > without
+    assert both >= 34 and both > without
 
 
 def _row(mnist, seed, index, lengths):
@@ -541,3 +540,8 @@ def test_a_group_view_weighs_both_readers():
     assert both.column_score([1, 7]) > both.column_score([1, 2]) + 5
     assert [int(np.argmax(d)) for d in both.digits([1, 7])] == [1, 7]
     assert [int(np.argmax(d)) for d in both.digits([1, 2])] == [1, 2]
+    # (the second look cuts a refused group both readers read the same)
+    assert not alone.agreed() and not both.agreed()
+    same = columns.copy()
+    same[3:, [2, 7]] = same[3:, [7, 2]]  # the column reader's path "1 1 - 2 2"
+    assert groups.GroupView(heads, same).agreed()
