@@ -64,15 +64,14 @@ def _packed(labels: np.ndarray, blank: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ctc_lattice(
-    log_probs: np.ndarray, labels: np.ndarray, blank: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The forward variables of CTC for ``log_probs`` ``(N, T, K)`` and ``labels``
-    ``(N, L)`` (padded with ``blank``): the extended labels ``(N, S)`` (S = 2L + 1: a blank
-    before, between and after the labels), the emissions ``(N, T, S)``, which states may
-    skip the blank before them ``(N, S)``, alpha ``(N, T, S)`` (log-probability of every
-    path prefix ending in state s at step t) and each row's label count ``(N,)``."""
+    log_probs: np.ndarray, packed: np.ndarray, blank: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The forward variables of CTC for ``log_probs`` ``(N, T, K)`` and ``packed`` labels
+    ``(N, L)`` (:func:`_packed`: padding after the labels): the extended labels ``(N, S)``
+    (S = 2L + 1: a blank before, between and after the labels), the emissions
+    ``(N, T, S)``, which states may skip the blank before them ``(N, S)`` and alpha
+    ``(N, T, S)`` (log-probability of every path prefix ending in state s at step t)."""
     n, steps, _ = log_probs.shape
-    packed, lengths = _packed(np.asarray(labels), blank)
     states = 2 * packed.shape[1] + 1
     extended = np.full((n, states), blank, dtype=np.int64)
     extended[:, 1::2] = packed
@@ -91,7 +90,7 @@ def _ctc_lattice(
             skip[:, 2:], np.logaddexp(reach[:, 2:], previous[:, :-2]), reach[:, 2:]
         )
         alpha[:, t] = reach + emit[:, t]
-    return extended, emit, skip, alpha, lengths
+    return extended, emit, skip, alpha
 
 
 def _ctc_total(alpha: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -102,8 +101,11 @@ def _ctc_total(alpha: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.logaddexp(last, before)
 
 
-def _ctc_check(log_probs: np.ndarray, labels: np.ndarray, blank: int) -> None:
-    """Raise a ValueError unless the shapes fit and every label sequence fits in T steps."""
+def _ctc_check(
+    log_probs: np.ndarray, labels: np.ndarray, blank: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The labels packed (:func:`_packed`) and their counts; a ValueError unless the shapes
+    fit and every label sequence fits in T steps."""
     if log_probs.ndim != 3 or np.ndim(labels) != 2 or len(labels) != len(log_probs):
         raise ValueError(
             f"expected log-probabilities (N, T, K) and labels (N, L), got {log_probs.shape} "
@@ -124,6 +126,7 @@ def _ctc_check(log_probs: np.ndarray, labels: np.ndarray, blank: int) -> None:
             f"a label sequence needs {int(needed.max())} steps (its labels and a blank between "
             f"repeats), more than the {log_probs.shape[1]} steps given"
         )
+    return packed, lengths
 
 
 def ctc_log_likelihood(log_probs: np.ndarray, labels: np.ndarray, blank: int = 0) -> np.ndarray:
@@ -133,8 +136,8 @@ def ctc_log_likelihood(log_probs: np.ndarray, labels: np.ndarray, blank: int = 0
     (a log-softmax over K classes at each step), ``labels`` ``(N, L)`` ints, padded with
     ``blank``. Returns ``(N,)``. Scores any reading of a sequence, not only the best."""
     log_probs = np.asarray(log_probs)
-    _ctc_check(log_probs, labels, blank)
-    *_, alpha, lengths = _ctc_lattice(log_probs, labels, blank)
+    packed, lengths = _ctc_check(log_probs, labels, blank)
+    *_, alpha = _ctc_lattice(log_probs, packed, blank)
     return _ctc_total(alpha, lengths)
 
 
@@ -167,8 +170,8 @@ class CTCLoss:
                 raise ValueError(f"{len(logits)} rows of logits are not T steps of {n} samples")
             logits = logits.reshape(n, len(logits) // n, logits.shape[1])
         log_probs = log_softmax(logits, axis=2)
-        _ctc_check(log_probs, labels, self.blank)
-        extended, emit, skip, alpha, lengths = _ctc_lattice(log_probs, labels, self.blank)
+        packed, lengths = _ctc_check(log_probs, labels, self.blank)
+        extended, emit, skip, alpha = _ctc_lattice(log_probs, packed, self.blank)
         total = _ctc_total(alpha, lengths)
         steps = alpha.shape[1]
         rows = np.arange(n)

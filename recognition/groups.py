@@ -26,6 +26,7 @@ read_number`) weighs that against the cut-and-verify reading of the same group b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -184,6 +185,18 @@ class GroupView:
     heads: np.ndarray
     columns: np.ndarray | None = None
 
+    @cached_property
+    def own(self) -> list[int]:
+        """The group reader's best reading (:func:`best_reading`)."""
+        return best_reading(np.exp(self.heads))[0]
+
+    @cached_property
+    def theirs(self) -> list[int] | None:
+        """The column reader's best reading (its best path); None without a column reader."""
+        if self.columns is None:
+            return None
+        return nl.functional.ctc_greedy_decode(self.columns[None], BLANK)[0]
+
     def column_score(self, labels: list[int]) -> float:
         """The column reader's log-probability of reading ``labels`` (CTC: every alignment
         of them to its columns); 0.0 without a column reader."""
@@ -196,36 +209,29 @@ class GroupView:
     def score(self, labels: list[int]) -> float:
         """The log-probability of reading ``labels``: the group reader's (at most P digits),
         averaged with the column reader's when there is one (a geometric mean)."""
-        own = reading_score(np.exp(self.heads), labels)
-        if self.columns is None or own == -np.inf:
-            return own
-        return (own + self.column_score(labels)) / 2
+        grouped = reading_score(np.exp(self.heads), labels)
+        if self.columns is None or grouped == -np.inf:
+            return grouped
+        return (grouped + self.column_score(labels)) / 2
 
     def best(self) -> tuple[list[int], float]:
         """The likelier (:meth:`score`) of the group reader's best reading and the column
         reader's (its best path), and its score."""
-        own, _ = best_reading(np.exp(self.heads))
-        candidates = [own]
-        if self.columns is not None:
-            other = nl.functional.ctc_greedy_decode(self.columns[None], BLANK)[0]
-            if other != own and len(other) <= len(self.heads):
-                candidates.append(other)
+        candidates = [self.own]
+        if self.theirs not in (None, self.own) and len(self.theirs) <= len(self.heads):
+            candidates.append(self.theirs)
         labels = max(candidates, key=self.score)
         return labels, self.score(labels)
 
     def agreed(self) -> bool:
         """Whether there is a column reader and its best reading is the group reader's."""
-        if self.columns is None:
-            return False
-        own, _ = best_reading(np.exp(self.heads))
-        return own == nl.functional.ctc_greedy_decode(self.columns[None], BLANK)[0]
+        return self.theirs == self.own
 
     def digits(self, labels: list[int]) -> list[np.ndarray]:
         """For the reading ``labels``, each position's ``(10,)`` digit probabilities: the
         group reader's when it reads them so, else the column reader's (:func:`column_heads`)."""
-        own, _ = best_reading(np.exp(self.heads))
         heads = self.heads
-        if labels != own and self.columns is not None:
+        if labels != self.own and self.columns is not None:
             heads = np.log(np.maximum(column_heads(self.columns[None], len(self.heads))[0], 1e-9))
         digits = np.exp(heads[: len(labels), :BLANK])
         return list(digits / digits.sum(axis=1, keepdims=True))
