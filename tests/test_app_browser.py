@@ -9,7 +9,9 @@ pytest's temporary folder, never over tracked files (``docs/`` is refreshed by
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
+import time
 
 import pytest
 from conftest import ROOT
@@ -300,3 +302,41 @@ def test_a_drawing_that_is_not_a_digit_is_refused_in_words(page):
     page.get_by_role("button", name="Clear").click()
     wait_for_label(page, "draw a digit")
     assert page.locator("#verdict").inner_text().strip() == ""
+
+
+def test_strokes_drawn_while_an_answer_is_on_its_way_are_read_when_it_comes(page):
+    """A slow connection: every request takes a second to leave, and three more strokes are
+    drawn while the first stroke's answer is on its way. The pad sends the whole drawing once
+    that answer comes, and settles on its answer (Gradio's own "always_last" sent the first
+    stroke's event again, and the pad stayed at "Reading..." for good)."""
+    sent = []
+
+    def slow(route):  # runs while page.evaluate below waits: holds every request back 1 s
+        time.sleep(1.0)
+        sent.append(json.loads(route.request.post_data)["event_data"])
+        route.continue_()
+
+    page.route("**/queue/join*", slow)
+    strokes = [[(60, 60), (220, 220)], [(220, 60), (60, 220)], [(40, 140), (240, 140)]]
+    strokes.append([(140, 40), (140, 240)])
+    page.evaluate(
+        """async (strokes) => {
+            const canvas = document.querySelector('#sketch canvas');
+            const r = canvas.getBoundingClientRect();
+            const at = ([x, y]) => ({clientX: r.left + x * r.width / canvas.width,
+                clientY: r.top + y * r.height / canvas.height, pointerId: 1, button: 0,
+                bubbles: true});
+            for (const [a, b] of strokes) {
+                canvas.dispatchEvent(new PointerEvent('pointerdown', at(a)));
+                canvas.dispatchEvent(new PointerEvent('pointermove', at(b)));
+                canvas.dispatchEvent(new PointerEvent('pointerup', at(b)));
+                await new Promise(done => setTimeout(done, 300));
+            }
+        }""",
+        strokes,
+    )
+    page.wait_for_selector("#sketch .digit-pad:not(.busy)", timeout=30_000)
+    assert [event["seq"] for event in sent] == [1, 4]
+    assert len(sent[-1]["strokes"]) == 4
+    wait_for_label(page, "not a digit")
+    assert page.locator("#sketch .status").inner_text().startswith("Not a digit")

@@ -151,18 +151,39 @@ function at(e) {
   const x = (e.clientX - r.left) * W / r.width, y = (e.clientY - r.top) * H / r.height;
   return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
 }
+// One request at a time: strokes drawn while an answer is on its way wait, and only the
+// latest drawing is sent when it comes (Gradio's own "always_last" would send the first
+// drawing's event again, whose answer the pad could never match to the last stroke).
+let waiting = 0, pending = false, timer = null;
+function go() {
+  pending = false; waiting = seq;
+  clearTimeout(timer);
+  timer = setTimeout(() => {  // no answer: do not wait forever
+    waiting = 0;
+    if (pending) go();
+    else if (pad.classList.contains('busy')) status.textContent = 'No answer yet: draw again';
+  }, 20000);
+  const copy = strokes.map(s => ({size: s.size, points: s.points.slice()}));
+  trigger('draw', {strokes: copy, seq: seq});
+}
 function send() {
   seq += 1;
   pad.dataset.seq = seq;
   pad.classList.add('busy');
   status.textContent = strokes.length ? 'Reading\\u2026' : '';
-  trigger('draw', {strokes: strokes, seq: seq});
+  if (waiting && done) pending = true; else go();
 }
 const done = document.getElementById(pad.dataset.done);
 if (done) {
   new MutationObserver(() => {
     const mark = done.querySelector('[data-seq]');
-    if (mark && Number(mark.dataset.seq) >= seq) {
+    if (!mark) return;
+    const got = Number(mark.dataset.seq);
+    if (waiting && got >= waiting) {
+      waiting = 0; clearTimeout(timer);
+      if (pending) { go(); return; }
+    }
+    if (got >= seq) {
       pad.classList.remove('busy'); status.textContent = mark.dataset.answer || '';
     }
   }).observe(done, {childList: true, subtree: true, characterData: true, attributes: true});

@@ -169,7 +169,7 @@ def build_app(
             None,
             [*answer, sketch_done],
             api_visibility="private",
-            trigger_mode="always_last",
+            trigger_mode="multiple",  # the pad itself sends one drawing at a time
             show_progress="hidden",
             **work,
         )
@@ -210,7 +210,7 @@ def build_app(
             None,
             [*number_outputs, number_done],
             api_visibility="private",
-            trigger_mode="always_last",
+            trigger_mode="multiple",  # the pad itself sends one drawing at a time
             show_progress="hidden",
             **work,
         )
