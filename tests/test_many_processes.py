@@ -113,16 +113,28 @@ def test_sessions_and_history_are_shared_by_both_processes(site, mnist, tmp_path
 
 
 def test_the_proxy_spreads_browsers_and_keeps_each_on_one_process(site):
+    """New browsers are spread by a random route (nginx's $request_id, hashed): 32 of them
+    all on one process would happen once in 2**31 runs (eight Clients, tried before, once in
+    about 128). Each browser's later requests carry its route cookie and stay on one process."""
     before = site.served_by()
-    clients = [Client(site.url, auth=ALICE, verbose=False) for _ in range(8)]
-    routes = {client.cookies.get("digits_route") for client in clients}
-    assert None not in routes and len(routes) == 8  # each client its own route cookie
+    routes = set()
+    for _ in range(32):  # a first visit: no cookie yet
+        answer = httpx.get(site.url + "config")
+        routes.add(answer.cookies.get("digits_route"))
+    assert None not in routes and len(routes) == 32  # each browser its own route cookie
     served = site.served_by() - before
     assert served[0] > 0 and served[1] > 0, served
-    # Each client's requests all reach one process: the queue's join and its event stream
-    # meet (a prediction through the proxy would fail otherwise).
-    for client in clients[:3]:
-        assert isinstance(client.predict(5, api_name="/history"), list)
+    for route in list(routes)[:4]:
+        before = site.served_by()
+        for _ in range(6):
+            httpx.get(site.url + "config", cookies={"digits_route": route})
+        assert len(+(site.served_by() - before)) == 1  # all six on one process
+    clients = [Client(site.url, auth=ALICE, verbose=False) for _ in range(3)]
+    for client in clients:
+        # The queue's join and its event stream meet on one process (a prediction through
+        # the proxy would fail otherwise), again and again.
+        for _ in range(2):
+            assert isinstance(client.predict(5, api_name="/history"), list)
 
 
 def test_a_killed_process_loses_no_answered_recognition(postgres, mnist, tmp_path):
