@@ -15,6 +15,7 @@ import time
 
 import pytest
 from conftest import ROOT
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -66,15 +67,28 @@ def label_text(page) -> str:
 
 
 def wait_for_label(page, expected: str) -> None:
-    """Wait until the answer label shows ``expected`` (the page answers asynchronously)."""
-    page.wait_for_function(
-        """(expected) => {
-            const el = document.querySelector('#pred [data-testid="label-output-value"]');
-            return el && el.innerText.trim() === expected;
-        }""",
-        arg=expected,
-        timeout=30_000,
-    )
+    """Wait until the answer label shows ``expected`` (the page answers asynchronously); on a
+    timeout, say what the page showed instead."""
+    try:
+        page.wait_for_function(
+            """(expected) => {
+                const el = document.querySelector('#pred [data-testid="label-output-value"]');
+                return el && el.innerText.trim() === expected;
+            }""",
+            arg=expected,
+            timeout=30_000,
+        )
+    except PlaywrightTimeout:
+        shown = page.evaluate(
+            """() => {
+                const text = (q) => document.querySelector(q)?.innerText.trim();
+                const pad = document.querySelector('#sketch .digit-pad');
+                return {label: text('#pred [data-testid="label-output-value"]'),
+                    status: text('#sketch .status'), sent: pad?.dataset.seq,
+                    answered: document.querySelector('#sketch-done [data-seq]')?.dataset.seq};
+            }"""
+        )
+        raise AssertionError(f"the label never read {expected!r}: {shown}") from None
 
 
 def test_draw_on_first_contact_and_read_the_label(page, tmp_path):
