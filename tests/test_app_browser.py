@@ -354,3 +354,20 @@ def test_strokes_drawn_while_an_answer_is_on_its_way_are_read_when_it_comes(page
     assert len(sent[-1]["strokes"]) == 4
     wait_for_label(page, "not a digit")
     assert page.locator("#sketch .status").inner_text().startswith("Not a digit")
+
+
+def test_a_number_drawn_on_the_number_pad_is_read(page):
+    """The Number tab's own pad: a 1, a 7 and a 4 drawn apart are read as "174", in words
+    under the canvas too."""
+    page.get_by_role("tab", name="Number").click()
+    page.wait_for_selector("#number-sketch .digit-pad[data-ready]")
+    page.locator("#number-sketch canvas").scroll_into_view_if_needed()
+    one = [(100, 40), (100, 160)]
+    seven = [(200, 40), (300, 40), (240, 160)]
+    four = [[(380, 40), (360, 120), (440, 120)], [(420, 60), (420, 160)]]
+    draw(page, [one, seven, *four], elem_id="number-sketch")
+    page.wait_for_function(
+        "() => document.querySelector('#number-text textarea')?.value === '174'",
+        timeout=30_000,
+    )
+    page.wait_for_selector("#number-sketch .status >> text=Reads 174")
