@@ -3,6 +3,8 @@ shapes the page expects, and looking inside never disturbs the recognizer."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from conftest import ROOT
@@ -21,11 +23,18 @@ def inspector() -> Inspector:
 
 @pytest.mark.slow
 def test_saliency_is_the_gradient_of_the_winning_logit(inspector):
-    """Check model.backward's input gradient against central differences (float64 copy)."""
+    """Check the saliency against a float64 copy's model.backward and central differences.
+
+    Max-pool windows of equal values are ties, where the network is not differentiable: the
+    empty paper around a digit gives every window there the same value, and float32's BLAS
+    makes those values differ in their last bit from position to position in a way that
+    depends on the CPU (which tied input wins, and so where the saliency goes, is not a
+    property of the network). So compare only at pixels where the one-sided differences agree
+    (the network is locally linear there), and ask for enough of them."""
     view = inspector.inspect(EXAMPLES / "photo_7.jpg")
     assert view.prediction.label == 7
     digit = view.prediction.input.astype(np.float64)
-    model = inspector.model.astype(np.float64)
+    model = copy.deepcopy(inspector.model).astype(np.float64)  # (astype works in place)
     model.eval()
 
     def logit(image: np.ndarray) -> float:
@@ -35,9 +44,7 @@ def test_saliency_is_the_gradient_of_the_winning_logit(inspector):
     grad_out = np.zeros_like(logits)
     grad_out[0, 7] = 1.0
     exact = model.backward(grad_out)[0, 0]
-    np.testing.assert_allclose(view.saliency, exact, rtol=1e-3, atol=1e-4 * np.abs(exact).max())
-    # Max-pool windows of ReLU zeros are ties, where the network is not differentiable; compare
-    # only at pixels where the one-sided differences agree (the network is locally linear).
+    scale = np.abs(exact).max()
     rng = np.random.default_rng(0)
     base, step, compared = logit(digit), 1e-5, 0
     for y, x in rng.integers(3, 25, size=(150, 2)):
@@ -49,7 +56,10 @@ def test_saliency_is_the_gradient_of_the_winning_logit(inspector):
             continue
         compared += 1
         assert (forward + backward) / 2 == pytest.approx(exact[y, x], rel=1e-4, abs=1e-7)
+        assert view.saliency[y, x] == pytest.approx(exact[y, x], rel=1e-3, abs=1e-4 * scale)
     assert compared >= 20
+    # The strongest pixel is no tie: float32 and float64 agree on it and on its gradient.
+    assert np.abs(view.saliency).max() == pytest.approx(scale, rel=0.05)
 
 
 def test_pictures_have_the_shapes_the_page_shows(inspector):
