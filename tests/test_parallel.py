@@ -89,19 +89,15 @@ def test_threads_give_the_same_outputs_and_gradients(threads, batch):
         model = bn_cnn()
         step = one_step(model, x, y)
         results[count] = (step, model.predict(x), model.layers[1].running_mean.copy())
-
-    # Parts are smaller matrices, which BLAS sums in another order: float32 rounding differs
-    # in the last bits, by how much depends on the CPU's kernels (1.5e-6 of logits up to 9 on
-    # an AMD EPYC; gradients that are zero but for rounding, such as a bias before batch norm,
-    # are noise of 1e-7). A wrong part would be off by the values themselves.
-    def close(cut: np.ndarray, single: np.ndarray) -> None:
-        np.testing.assert_allclose(cut, single, rtol=1e-5, atol=1e-6 + 2e-6 * np.abs(single).max())
-
     for count in (2, 3):
         for single, cut in zip(results[1][0], results[count][0], strict=True):
-            close(cut, single)
-        close(results[count][1], results[1][1])
-        close(results[count][2], results[1][2])
+            # Parts are smaller matrices, which BLAS sums in another order: float32 rounding
+            # differs in the last bits, by how much depends on the CPU's kernels (1.5e-6 of
+            # logits up to 9 on an AMD EPYC); a wrong part would be off by the values.
+            scale = np.abs(single).max()
+            np.testing.assert_allclose(cut, single, rtol=1e-5, atol=1e-6 + 2e-6 * scale)
+        np.testing.assert_allclose(results[count][1], results[1][1], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(results[count][2], results[1][2], rtol=1e-6, atol=1e-7)
 
 
 def test_batch_parts_cover_the_batch_once():
