@@ -50,13 +50,18 @@ BLANK = 10
 CLASSES = 11
 
 
-def to_group_input(ink: np.ndarray, deskew_slant: bool = True) -> np.ndarray:
+def to_group_input(
+    ink: np.ndarray, deskew_slant: bool = True, ink_height: int = INK_HEIGHT
+) -> np.ndarray:
     """The group reader's input for one group's ink.
 
     ``ink``: ``(H, W)`` float in [0, 1], 1 = ink, other marks zeroed. Returns
-    ``(GROUP_HEIGHT, GROUP_WIDTH)`` float32 in [0, 1]: the ink INK_HEIGHT pixels tall (less
-    when the group is wider than the field allows), strokes as thick as MNIST's.
+    ``(GROUP_HEIGHT, GROUP_WIDTH)`` float32 in [0, 1]: the ink ``ink_height`` pixels tall
+    (INK_HEIGHT, as the readers were trained; less when the group is wider than the field
+    allows), strokes as thick as MNIST's.
     """
+    if not 1 <= ink_height <= GROUP_HEIGHT:
+        raise ValueError(f"ink_height must be 1 to {GROUP_HEIGHT} pixels, got {ink_height}")
     crop = _crop_to_ink(np.asarray(ink, dtype=np.float32))
     height, width = crop.shape
     factor = CANON_SIDE / max(height, 1)
@@ -65,7 +70,7 @@ def to_group_input(ink: np.ndarray, deskew_slant: bool = True) -> np.ndarray:
     stroke = normalise_stroke(canon, stroke_width(canon))
     straight = _crop_to_ink(deskew(stroke) if deskew_slant else stroke)
     height, width = straight.shape
-    factor = min(INK_HEIGHT / height, (GROUP_WIDTH - 4) / width)
+    factor = min(ink_height / height, (GROUP_WIDTH - 4) / width)
     group = _resize(straight, max(1, round(height * factor)), max(1, round(width * factor)))
     strongest = group[group > 0.1]
     if strongest.size:
