@@ -516,6 +516,7 @@ class Recognizer:
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
         bows: dict[int, list[float]] = {}  # each reading's ink's bow
+        thin: dict[int, list[bool]] = {}  # whether each reading's ink is one thin stroke
         joined: set[int] = set()  # (ids of) 4s whose ink runs on into a neighbour's: no "+"
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
             zip(found, crops, plans, strict=True)
@@ -551,11 +552,13 @@ class Recognizer:
                 if label == 4 and not stands_apart(ink, span):
                     joined.add(id(reading))
                 # a bracket is a mark of its own, read as a 1, or as a 3, 6 or 7 if bowed
-                alone = len(spans) == 1 and (label == 1 or one_stroke(piece))
+                stroke = len(spans) == 1 and one_stroke(piece)
+                alone = len(spans) == 1 and (label == 1 or stroke)
                 bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
+                thin.setdefault(index, []).append(stroke)
         read = []
         for index in sorted(lines):
-            kept, marks = _without_brackets(lines[index], bows[index])
+            kept, marks = _without_brackets(lines[index], bows[index], thin[index])
             kept, plus = _without_plus(kept, bool(kept) and id(kept[0]) not in joined)
             skipped += marks + plus
             if kept:
@@ -810,14 +813,17 @@ def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
 
 
 def _without_brackets(
-    readings: list[DigitReading], bows: list[float]
+    readings: list[DigitReading], bows: list[float], thin: list[bool] | None = None
 ) -> tuple[list[DigitReading], list[SkippedMark]]:
     """One line's readings without its brackets (a "(" before digits, a ")" after them, bowed
     less when taller than the digits between; one alone only first or last in its line,
-    and only if read as a 1), and those as skipped
+    only if read as a 1 and one thin stroke), and those as skipped
     marks. ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive
     for a "(", negative for a ")"; 0.0 for a reading cut from a group, or that is neither a
-    1 nor one thin stroke, :func:`~recognition.shapes.one_stroke`)."""
+    1 nor one thin stroke, :func:`~recognition.shapes.one_stroke`); ``thin``: whether each
+    reading's ink is one thin stroke (None: all are). A 1 with a long flag bows like a "("
+    but is two strokes where the flag leaves the stem."""
+    thin = [True] * len(readings) if thin is None else thin
     marks = [i for i, reading in enumerate(readings) if reading.label == 1 or bows[i]]
     brackets: set[int] = set()
 
@@ -839,9 +845,9 @@ def _without_brackets(
             if closing:
                 brackets.update([i, closing[0]])
                 inside = closing[0]
-            elif a_one and bows[i] >= LONE_BRACKET_BOW and i == 0:
+            elif a_one and thin[i] and bows[i] >= LONE_BRACKET_BOW and i == 0:
                 brackets.add(i)
-        elif a_one and bows[i] <= -LONE_BRACKET_BOW and i == len(readings) - 1 > 0:
+        elif a_one and thin[i] and bows[i] <= -LONE_BRACKET_BOW and i == len(readings) - 1 > 0:
             brackets.add(i)
     kept = [reading for i, reading in enumerate(readings) if i not in brackets]
     return kept, [SkippedMark(readings[i].box, BRACKET) for i in sorted(brackets)]

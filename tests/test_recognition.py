@@ -982,6 +982,34 @@ def test_a_closing_bracket_read_as_a_seven_or_a_three_is_a_bracket(recognizer, m
     assert not one_stroke(stroke)
 
 
+def test_a_one_with_a_long_flag_first_in_a_number_is_not_a_bracket(recognizer):
+    """ "1432" in a held-out hand (Havana, photographed): its 1's flag makes the left edge
+    bow like a "(" (0.204, over LONE_BRACKET_BOW), and as the first mark it was skipped as
+    a lone bracket ("432"). A lone bracket must be one thin stroke as well; a flag leaves
+    the stem as a second stroke. A lone "(" that is one stroke is still a bracket."""
+    from recognition.recognizer import BRACKET, LONE_BRACKET_BOW, DigitReading, _without_brackets
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "images"
+    reading = recognizer.read_number(path / "number_1432_flagged_one.png")
+    assert reading.number == "1432" and not reading.skipped
+    probabilities = np.eye(11, dtype=np.float32)
+    readings = [
+        DigitReading(d, 1.0, (40 * i, 0, 20, 60), probabilities[d, :10], np.zeros((28, 28)))
+        for i, d in enumerate([1, 4, 3, 1])
+    ]
+    bows = [LONE_BRACKET_BOW + 0.01, 0.0, 0.0, -LONE_BRACKET_BOW - 0.01]
+    kept, marks = _without_brackets(readings, bows, [True, False, False, True])
+    assert [r.label for r in kept] == [4, 3] and [m.reason for m in marks] == [BRACKET] * 2
+    # (a pair need not be thin: a "(" and a ")" both bowed)
+    kept, marks = _without_brackets(readings, bows, [False] * 4)
+    assert [r.label for r in kept] == [4, 3]
+    for alone in ([bows[0], 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, bows[3]]):  # "(143", "431)"
+        kept, marks = _without_brackets(readings, alone, [True] * 4)
+        assert len(kept) == 3 and [m.reason for m in marks] == [BRACKET]
+        kept, marks = _without_brackets(readings, alone, [False] * 4)
+        assert [r.label for r in kept] == [1, 4, 3, 1] and not marks
+
+
 @pytest.mark.slow
 def test_a_plus_before_a_phone_number_is_not_a_four(recognizer, mnist):
     """ "+44 20 7946" in the 35 handwriting fonts: the "+" was read as a 4 at 0.9-1.0 in 6
