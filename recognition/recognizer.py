@@ -127,6 +127,13 @@ NOT_DIGIT_OUTPUT = 10
 #: The model's eleventh output (when it has one) is "not a digit"; an input whose
 #: not-a-digit probability reaches this is refused, with the digit guesses still shown.
 NOT_DIGIT_THRESHOLD = 0.5
+#: In a number, a mark the classifier refuses less surely than this, as tall as the digits
+#: read in its line (DOUBT_HEIGHT of their median height), is read as its best digit: a
+#: held-out hand's curled 2 or hairline 8 is "not a digit" at 0.6-0.7 to the classifier, a
+#: letter mostly at 0.9 or more. Alone, or of another height, it is refused from
+#: NOT_DIGIT_THRESHOLD as in digit mode.
+DOUBTED_DIGIT = 0.7
+DOUBT_HEIGHT = (0.75, 1.35)
 #: A number is read from at most this many separate marks; more is refused unread (reading
 #: costs a classification per mark, and 3000 little bars must not keep a server busy).
 MAX_MARKS = 150
@@ -518,6 +525,7 @@ class Recognizer:
         bows: dict[int, list[float]] = {}  # each reading's ink's bow
         thin: dict[int, list[bool]] = {}  # whether each reading's ink is one thin stroke
         joined: set[int] = set()  # (ids of) 4s whose ink runs on into a neighbour's: no "+"
+        doubted: set[int] = set()  # (ids of) readings the classifier refused, unsurely
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
             zip(found, crops, plans, strict=True)
         ):
@@ -542,12 +550,15 @@ class Recognizer:
                 if inked is None:
                     continue
                 box = _original_box(inked, to_original)
-                if probabilities[NOT_DIGIT_OUTPUT] >= NOT_DIGIT_THRESHOLD:
+                refusal = probabilities[NOT_DIGIT_OUTPUT]
+                if refusal >= (DOUBTED_DIGIT if len(spans) == 1 else NOT_DIGIT_THRESHOLD):
                     skipped.append(SkippedMark(box))
                     continue
                 digits = probabilities[:NOT_DIGIT_OUTPUT]
                 label = int(np.argmax(digits))
                 reading = DigitReading(label, float(digits[label]), box, digits, digit)
+                if refusal >= NOT_DIGIT_THRESHOLD:
+                    doubted.add(id(reading))
                 lines.setdefault(index, []).append(reading)
                 if label == 4 and not stands_apart(ink, span):
                     joined.add(id(reading))
@@ -558,6 +569,11 @@ class Recognizer:
                 thin.setdefault(index, []).append(stroke)
         read = []
         for index in sorted(lines):
+            doubts = _doubted_marks(lines[index], doubted)
+            skipped += [SkippedMark(lines[index][i].box) for i in sorted(doubts)]
+            bows[index] = [b for i, b in enumerate(bows[index]) if i not in doubts]
+            thin[index] = [t for i, t in enumerate(thin[index]) if i not in doubts]
+            lines[index] = [r for i, r in enumerate(lines[index]) if i not in doubts]
             kept, marks = _without_brackets(lines[index], bows[index], thin[index])
             kept, plus = _without_plus(kept, bool(kept) and id(kept[0]) not in joined)
             skipped += marks + plus
@@ -810,6 +826,21 @@ def with_shapes(digit: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         return probabilities
     digits = probabilities[:NOT_DIGIT_OUTPUT]
     return np.append(digits / max(float(digits.sum()), 1e-12), 0.0).astype(np.float32)
+
+
+def _doubted_marks(readings: list[DigitReading], doubted: set[int]) -> set[int]:
+    """The places in one line's ``readings`` of the marks the classifier refused unsurely
+    (their ids in ``doubted``) that are not read as digits after all: all of them when the
+    line holds no sure digit, else those whose height is off the sure digits' median height
+    by more than DOUBT_HEIGHT allows."""
+    sure = [r.box[3] for r in readings if id(r) not in doubted]
+    height = float(np.median(sure)) if sure else 0.0
+    low, high = DOUBT_HEIGHT
+    return {
+        i
+        for i, reading in enumerate(readings)
+        if id(reading) in doubted and not (sure and low <= reading.box[3] / height <= high)
+    }
 
 
 def _without_brackets(

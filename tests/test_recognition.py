@@ -982,6 +982,43 @@ def test_a_closing_bracket_read_as_a_seven_or_a_three_is_a_bracket(recognizer, m
     assert not one_stroke(stroke)
 
 
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [("number_417697_hairlines.png", "417697"), ("number_7333_brush.png", "7333")],
+)
+def test_a_digit_refused_unsurely_among_digits_is_read(recognizer, name, number):
+    """Held-out hands, photographed: an open hairline 4 (Ecolier) and a brush 3 (Nanum) are
+    "not a digit" to the classifier at 0.59 and 0.6, and were dropped ("17697", "733").
+    Among digits as tall as it, a mark refused less surely than DOUBTED_DIGIT is read as
+    its best digit, with its low confidence."""
+    from recognition.recognizer import DOUBTED_DIGIT, NOT_DIGIT_THRESHOLD
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "images" / name
+    reading = recognizer.read_number(path)
+    assert reading.number == number and not reading.skipped
+    assert min(d.confidence for d in reading.digits) < 1 - NOT_DIGIT_THRESHOLD
+    assert NOT_DIGIT_THRESHOLD < DOUBTED_DIGIT < 0.9
+
+
+def test_a_doubted_mark_is_read_only_among_digits_of_its_height():
+    """``_doubted_marks``: which of a line's unsurely refused marks stay refused."""
+    from recognition.recognizer import DigitReading, _doubted_marks
+
+    def line(*heights: int) -> list[DigitReading]:
+        return [
+            DigitReading(3, 0.9, (40 * i, 0, 20, h), np.zeros(10), np.zeros((28, 28)))
+            for i, h in enumerate(heights)
+        ]
+
+    readings = line(60, 62, 58, 60)
+    assert _doubted_marks(readings, {id(readings[1])}) == set()
+    assert _doubted_marks(readings, {id(r) for r in readings}) == {0, 1, 2, 3}  # no sure digit
+    readings = line(60, 30, 60, 100)  # a short mark, a tall one
+    assert _doubted_marks(readings, {id(readings[1]), id(readings[3])}) == {1, 3}
+    alone = line(60)
+    assert _doubted_marks(alone, {id(alone[0])}) == {0}
+
+
 def test_a_one_with_a_long_flag_first_in_a_number_is_not_a_bracket(recognizer):
     """ "1432" in a held-out hand (Havana, photographed): its 1's flag makes the left edge
     bow like a "(" (0.204, over LONE_BRACKET_BOW), and as the first mark it was skipped as
