@@ -12,7 +12,9 @@ images (``training.realistic``: photos, chalk, transparent PNGs...).
 Prints, per kind, the share refused as "not a digit", and for comparison what the old way
 (refusing answers below a confidence threshold) would refuse at the threshold that refuses
 1 % of the realistic digits; then the share of non-digits of which number mode
-(:meth:`Recognizer.read_number`, where a wide mark may be touching digits) reads no digit.
+(:meth:`Recognizer.read_number`, where a wide mark may be touching digits) reads no digit;
+and of rows "17?4" (two digits, a letter or symbol as tall as they, a digit) how often the
+mark was read into digits (the row not read as its digits alone).
 """
 
 from __future__ import annotations
@@ -135,6 +137,32 @@ def speck(rng: np.random.Generator, side: int = 280) -> np.ndarray:
     return np.asarray(image)
 
 
+#: Digits for rows around a letter, from the same kind of strokes.
+ROW_DIGITS = {
+    "1": [[(0.5, 0), (0.5, 1)]],
+    "7": [[(0.1, 0), (0.9, 0), (0.4, 1)]],
+    "0": [[(0.5, 0), (0.1, 0.3), (0.15, 0.8), (0.5, 1), (0.85, 0.8), (0.9, 0.3), (0.5, 0)]],
+    "4": [[(0.6, 0), (0.1, 0.65), (0.9, 0.65)], [(0.65, 0.3), (0.65, 1)]],
+}  # fmt: skip
+
+
+def letter_in_row(strokes: list, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """Two digits, the letter or symbol ``strokes``, a digit: drawn in one row as tall as
+    each other, ``(220, 640)`` uint8, and the digits written."""
+    image = Image.new("L", (640, 220), 255)
+    draw = ImageDraw.Draw(image)
+    pen, height, x = int(rng.integers(8, 16)), rng.uniform(90, 130), 40.0
+    row = [*rng.choice(list(ROW_DIGITS), 2), None, *rng.choice(list(ROW_DIGITS), 1)]
+    for mark in row:
+        width = height * (0.55 if mark else rng.uniform(0.6, 1.0))
+        for stroke in ROW_DIGITS[mark] if mark else strokes:
+            points = np.array(stroke, np.float64) + rng.normal(0, 0.02, (len(stroke), 2))
+            xy = [(x + px * width, 40 + py * height) for px, py in points]
+            draw.line(xy, fill=0, width=pen, joint="curve")
+        x += width + rng.uniform(0.25, 0.5) * height
+    return np.asarray(image), "".join(mark for mark in row if mark)
+
+
 def answers(recognizer: Recognizer, images: list) -> tuple[np.ndarray, np.ndarray]:
     """(refused as not a digit, top confidence over the digits) for each image."""
     refused, confidence = [], []
@@ -190,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, images in sets.items():
         nothing = [recognizer.read_number(image).number is None for image in images]
         print(f"| {name:<32} | {len(images):>6} | {np.mean(nothing) * 100:>12.1f}% |")
+    rows = [letter_in_row(s, rng) for s in LETTERS.values() for _ in range(args.per_kind // 4)]
+    into = [recognizer.read_number(image).number != digits for image, digits in rows]
+    print(f"\n| {'read as a number':<32} | rows | the mark read into digits |")
+    print(f"|{'-' * 34}|------|---------------------------|")
+    name = "a letter or symbol among digits"
+    print(f"| {name:<32} | {len(rows):>4} | {np.mean(into) * 100:>24.1f}% |")
     return 0
 
 
