@@ -522,8 +522,8 @@ class Recognizer:
                 plans[place] = plan
                 del whole[place]
         lines: dict[int, list[DigitReading]] = {}
-        bows: dict[int, list[float]] = {}  # each reading's ink's bow
-        thin: dict[int, list[bool]] = {}  # whether each reading's ink is one thin stroke
+        bows: dict[int, float] = {}  # (the id of) each reading -> its ink's bow
+        thin: set[int] = set()  # (ids of) readings whose ink is one thin stroke
         joined: set[int] = set()  # (ids of) 4s whose ink runs on into a neighbour's: no "+"
         doubted: set[int] = set()  # (ids of) readings the classifier refused, unsurely
         for place, ((index, _, _), (ink, top, left), (spans, chosen, cache)) in enumerate(
@@ -565,16 +565,17 @@ class Recognizer:
                 # a bracket is a mark of its own, read as a 1, or as a 3, 6 or 7 if bowed
                 stroke = len(spans) == 1 and one_stroke(piece)
                 alone = len(spans) == 1 and (label == 1 or stroke)
-                bows.setdefault(index, []).append(bow(piece) if alone else 0.0)
-                thin.setdefault(index, []).append(stroke)
+                bows[id(reading)] = bow(piece) if alone else 0.0
+                if stroke:
+                    thin.add(id(reading))
         read = []
         for index in sorted(lines):
             doubts = _doubted_marks(lines[index], doubted)
             skipped += [SkippedMark(lines[index][i].box) for i in sorted(doubts)]
-            bows[index] = [b for i, b in enumerate(bows[index]) if i not in doubts]
-            thin[index] = [t for i, t in enumerate(thin[index]) if i not in doubts]
-            lines[index] = [r for i, r in enumerate(lines[index]) if i not in doubts]
-            kept, marks = _without_brackets(lines[index], bows[index], thin[index])
+            line = [r for i, r in enumerate(lines[index]) if i not in doubts]
+            kept, marks = _without_brackets(
+                line, [bows[id(r)] for r in line], [id(r) in thin for r in line]
+            )
             kept, plus = _without_plus(kept, bool(kept) and id(kept[0]) not in joined)
             skipped += marks + plus
             if kept:
@@ -844,7 +845,7 @@ def _doubted_marks(readings: list[DigitReading], doubted: set[int]) -> set[int]:
 
 
 def _without_brackets(
-    readings: list[DigitReading], bows: list[float], thin: list[bool] | None = None
+    readings: list[DigitReading], bows: list[float], thin: list[bool]
 ) -> tuple[list[DigitReading], list[SkippedMark]]:
     """One line's readings without its brackets (a "(" before digits, a ")" after them, bowed
     less when taller than the digits between; one alone only first or last in its line,
@@ -852,9 +853,8 @@ def _without_brackets(
     marks. ``bows``: each reading's ink's bow (:func:`~recognition.shapes.bow`: positive
     for a "(", negative for a ")"; 0.0 for a reading cut from a group, or that is neither a
     1 nor one thin stroke, :func:`~recognition.shapes.one_stroke`); ``thin``: whether each
-    reading's ink is one thin stroke (None: all are). A 1 with a long flag bows like a "("
-    but is two strokes where the flag leaves the stem."""
-    thin = [True] * len(readings) if thin is None else thin
+    reading's ink is one thin stroke. A 1 with a long flag bows like a "(" but is two
+    strokes where the flag leaves the stem."""
     marks = [i for i, reading in enumerate(readings) if reading.label == 1 or bows[i]]
     brackets: set[int] = set()
 
@@ -910,9 +910,7 @@ def _mean_log(log_probs: np.ndarray) -> np.ndarray:
     """Several looks' log-probabilities, ``(L, ..., CLASSES)``, averaged over the looks and
     renormalised over the classes: ``(..., CLASSES)`` log-probabilities (a geometric mean of
     the looks' probabilities, so that a class every look finds likely wins)."""
-    mean = log_probs.mean(axis=0)
-    peak = mean.max(axis=-1, keepdims=True)
-    return mean - peak - np.log(np.exp(mean - peak).sum(axis=-1, keepdims=True))
+    return nl.log_softmax(log_probs.mean(axis=0), axis=-1)
 
 
 def _even_spans(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
