@@ -62,6 +62,30 @@ def draw(page, strokes: list[list[tuple[float, float]]], elem_id: str = "sketch"
         page.mouse.up()
 
 
+def settle(page, elem_id: str) -> None:
+    """Scroll the pad's canvas into view and wait until the page around it is still: every
+    image loaded and the canvas in the same place for ten animation frames (a stroke begun
+    while the layout still moves can miss the canvas)."""
+    page.locator(f"#{elem_id} canvas").scroll_into_view_if_needed()
+    page.wait_for_function(
+        """(id) => new Promise(done => {
+            const canvas = document.querySelector(`#${id} canvas`);
+            let last = '', same = 0;
+            const look = () => {
+                const r = canvas.getBoundingClientRect();
+                const where = `${r.left},${r.top},${r.width},${r.height}`;
+                same = where === last ? same + 1 : 0;
+                last = where;
+                const loaded = [...document.images].every(image => image.complete);
+                if (same >= 10 && loaded) done(true); else requestAnimationFrame(look);
+            };
+            look();
+        })""",
+        arg=elem_id,
+        timeout=30_000,
+    )
+
+
 def label_text(page) -> str:
     return page.locator('#pred [data-testid="label-output-value"]').inner_text().strip()
 
@@ -361,13 +385,30 @@ def test_a_number_drawn_on_the_number_pad_is_read(page):
     under the canvas too."""
     page.get_by_role("tab", name="Number").click()
     page.wait_for_selector("#number-sketch .digit-pad[data-ready]")
-    page.locator("#number-sketch canvas").scroll_into_view_if_needed()
+    settle(page, "number-sketch")
+    # Where each press landed, to say on a failure which stroke missed the canvas and why.
+    page.evaluate("""() => { window.__presses = []; document.addEventListener('pointerdown',
+        e => { const r = document.querySelector('#number-sketch canvas').getBoundingClientRect();
+          window.__presses.push([e.clientX, e.clientY, e.target.tagName, Math.round(r.top),
+            Math.round(r.left)]); }, true); }""")
     one = [(100, 40), (100, 160)]
     seven = [(200, 40), (300, 40), (240, 160)]
     four = [[(380, 40), (360, 120), (440, 120)], [(420, 60), (420, 160)]]
     draw(page, [one, seven, *four], elem_id="number-sketch")
-    page.wait_for_function(
-        "() => document.querySelector('#number-text textarea')?.value === '174'",
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('#number-text textarea')?.value === '174'",
+            timeout=30_000,
+        )
+    except PlaywrightTimeout:
+        shown = page.evaluate(
+            """() => {
+                const pad = document.querySelector('#number-sketch .digit-pad');
+                return {text: document.querySelector('#number-text textarea')?.value,
+                    status: pad?.querySelector('.status')?.innerText, sent: pad?.dataset.seq,
+                    answered: document.querySelector(`#${pad?.dataset.done} [data-seq]`)
+                        ?.dataset.seq, presses: window.__presses};
+            }"""
+        )
+        raise AssertionError(f"the number never read '174': {shown}") from None
     page.wait_for_selector("#number-sketch .status >> text=Reads 174")
