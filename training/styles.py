@@ -26,8 +26,10 @@ DRAWN_STYLES = {
     "7 crossed": 7,
     "7 plain": 7,
     "0 slashed": 0,
+    "2 curled": 2,
     "4 open": 4,
     "4 closed": 4,
+    "4 closed, short bar": 4,
     "9 curled": 9,
     "9 straight": 9,
 }
@@ -38,6 +40,8 @@ LONG_UP_STROKES = ("1 long flag", "1 up-stroke from the foot")
 STRETCH = (1.4, 2.0)
 SQUEEZE = (0.5, 0.7)
 SIDE = 112  # the drawing resolution: 4x MNIST's 28
+#: The classes ``add_style`` draws on (the rest are only stretched or squeezed).
+RESTYLED = (0, 1, 2, 4, 7, 9)
 
 
 def _strokes(style: str, rng: np.random.Generator) -> list[list[tuple[float, float]]]:
@@ -82,9 +86,17 @@ def _strokes(style: str, rng: np.random.Generator) -> list[list[tuple[float, flo
         ring = arc(0.5, 0.5, rx, 0.5, -90, 275)
         over = rng.uniform(0.0, 0.12)
         return [ring, [(left - over * w, 1.0 + over * 0.5), (right + over * w, -over * 0.5)]]
+    if style == "2 curled":  # the pen starts with a small loop, as in a French school hand
+        r = rng.uniform(0.07, 0.12)
+        top = rng.uniform(0.25, 0.35)
+        curl = arc(left + r, top, r, r, 90, -180)  # from its bottom, over its top, to the left
+        bow = arc(0.5, top, w / 2, top, 180, 360)  # over the top to the right
+        return [curl + bow + [(left + j(0.03), 1.0), (right + j(0.03), 1.0 + j(0.02))]]
     if style.startswith("4"):
         stem = left + w * rng.uniform(0.62, 0.78)
         bar = rng.uniform(0.55, 0.7)
+        if style == "4 closed, short bar":  # the bar hardly passes the stem: nearly a 9
+            stem = left + w * rng.uniform(0.8, 0.9)
         if style == "4 open":
             top = rng.uniform(0.0, 0.1)
             return [
@@ -174,8 +186,9 @@ def _to_mnist_format(big: np.ndarray) -> np.ndarray:
 def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     """One MNIST digit ``(28, 28)`` uint8 in a style MNIST lacks, ``(28, 28)`` uint8: a 1
     gets a flag (and often a foot), a 7 a bar across its stem, a 0 a slash, a 9 a tail
-    curled to the left; any digit may instead be stretched or squeezed (the network sees
-    digits drawn to fill a box). Strokes are drawn at 4x as thick as the digit's own."""
+    curled to the left, a 2 a small loop where the pen starts, a 4 a closed top; any digit
+    may instead be stretched or squeezed (the network sees digits drawn to fill a box).
+    Strokes are drawn at 4x as thick as the digit's own."""
     big = np.asarray(
         Image.fromarray(digit.astype(np.float32) / 255.0, mode="F").resize(
             (SIDE, SIDE), Image.Resampling.BILINEAR
@@ -192,7 +205,7 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
         for px, py in (points[0], points[-1]):
             draw.ellipse([px - pen / 2, py - pen / 2, px + pen / 2, py + pen / 2], fill=255)
 
-    styled = label in (0, 1, 7, 9) and rng.random() < 0.8
+    styled = label in RESTYLED and rng.random() < 0.8
     if styled and label == 1:
         x = _centre_of_row(big, top + 1)
         # (steeper than a 7's bar: a flag at under ~30 degrees from level is a 7)
@@ -222,6 +235,28 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
         x = _centre_of_row(big, bottom - 1)
         h = height
         line([(x, bottom - 2), (x - 0.1 * h, bottom + 0.02 * h), (x - 0.25 * h, bottom - 0.05 * h)])
+    elif styled and label == 2:
+        # a small loop where the pen starts: the leftmost ink of the 2's upper part, curling
+        # in under its bow
+        upper = big[top : top + max(2, int(height * 0.45))]
+        cols = np.flatnonzero(upper.max(axis=0) > 0.3)
+        x0 = float(cols[0])
+        y0 = top + float(np.flatnonzero(upper[:, cols[0]] > 0.3).mean())
+        r = height * rng.uniform(0.1, 0.17)
+        cx, cy = x0 + r * rng.uniform(0.9, 1.3), y0 + r * rng.uniform(0.0, 0.5)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=255, width=max(3, pen - 2))
+    elif styled and label == 4:
+        # the top closed: the left arm's top joined to the stem's, as a 9's loop would be
+        middle = (left + right) / 2
+        arm = big[top : bottom + 1, left : int(middle)]
+        stem = big[top : bottom + 1, int(middle) : right + 1]
+        arm_rows = np.flatnonzero(arm.max(axis=1) > 0.3)
+        stem_rows = np.flatnonzero(stem.max(axis=1) > 0.3)
+        if arm_rows.size and stem_rows.size:
+            ya, ys = top + int(arm_rows[0]), top + int(stem_rows[0])
+            xa = left + float(np.flatnonzero(big[ya, left : int(middle)] > 0.3).mean())
+            xs = int(middle) + float(np.flatnonzero(big[ys, int(middle) : right + 1] > 0.3).mean())
+            line([(xa, ya), (xs, ys)])
     else:
         factor = rng.uniform(*STRETCH) if rng.random() < 0.5 else rng.uniform(*SQUEEZE)
         crop = big[top : bottom + 1, left : right + 1]
@@ -235,11 +270,12 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
 def styled_set(
     images: np.ndarray, labels: np.ndarray, count: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` styled digits made from ``images`` ``(N, 28, 28)`` uint8: half of them 1s,
-    7s, 0s and 9s given a flag, bar, slash or curl, the rest stretched or squeezed digits of
-    every class. Returns ``(count, 28, 28)`` uint8 and their labels."""
+    """``count`` styled digits made from ``images`` ``(N, 28, 28)`` uint8: half of them of
+    the RESTYLED classes (1s, 7s, 0s, 9s, 2s and 4s given a flag, bar, slash, curl, loop or
+    closed top), the rest stretched or squeezed digits of every class. Returns
+    ``(count, 28, 28)`` uint8 and their labels."""
     rng = np.random.default_rng(seed)
-    wanted = np.isin(labels, (0, 1, 7, 9))
+    wanted = np.isin(labels, RESTYLED)
     picks = np.concatenate(
         [
             rng.choice(np.flatnonzero(wanted), count // 2),
