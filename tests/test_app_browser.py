@@ -103,16 +103,27 @@ def wait_for_label(page, expected: str) -> None:
             timeout=30_000,
         )
     except PlaywrightTimeout:
-        shown = page.evaluate(
-            """() => {
-                const text = (q) => document.querySelector(q)?.innerText.trim();
-                const pad = document.querySelector('#sketch .digit-pad');
-                return {label: text('#pred [data-testid="label-output-value"]'),
-                    status: text('#sketch .status'), sent: pad?.dataset.seq,
-                    answered: document.querySelector('#sketch-done [data-seq]')?.dataset.seq};
-            }"""
+        label = page.evaluate(
+            """() => document.querySelector('#pred [data-testid="label-output-value"]')
+                ?.innerText.trim()"""
         )
+        shown = {"label": label, **pad_state(page, "sketch")}
         raise AssertionError(f"the label never read {expected!r}: {shown}") from None
+
+
+def pad_state(page, elem_id: str) -> dict:
+    """What the pad ``elem_id`` shows, for a failure's message: its status line, how many
+    drawings it sent and which one was answered last."""
+    return page.evaluate(
+        """(id) => {
+            const pad = document.querySelector(`#${id} .digit-pad`);
+            return {status: pad?.querySelector('.status')?.innerText.trim(),
+                sent: pad?.dataset.seq,
+                answered: document.querySelector(`#${pad?.dataset.done} [data-seq]`)
+                    ?.dataset.seq};
+        }""",
+        elem_id,
+    )
 
 
 def test_draw_on_first_contact_and_read_the_label(page, tmp_path):
@@ -401,14 +412,9 @@ def test_a_number_drawn_on_the_number_pad_is_read(page):
             timeout=30_000,
         )
     except PlaywrightTimeout:
-        shown = page.evaluate(
-            """() => {
-                const pad = document.querySelector('#number-sketch .digit-pad');
-                return {text: document.querySelector('#number-text textarea')?.value,
-                    status: pad?.querySelector('.status')?.innerText, sent: pad?.dataset.seq,
-                    answered: document.querySelector(`#${pad?.dataset.done} [data-seq]`)
-                        ?.dataset.seq, presses: window.__presses};
-            }"""
+        text, presses = page.evaluate(
+            "() => [document.querySelector('#number-text textarea')?.value, window.__presses]"
         )
+        shown = {"text": text, **pad_state(page, "number-sketch"), "presses": presses}
         raise AssertionError(f"the number never read '174': {shown}") from None
     page.wait_for_selector("#number-sketch .status >> text=Reads 174")

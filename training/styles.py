@@ -247,16 +247,13 @@ def add_style(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.nda
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=255, width=max(3, pen - 2))
     elif styled and label == 4:
         # the top closed: the left arm's top joined to the stem's, as a 9's loop would be
-        middle = (left + right) / 2
-        arm = big[top : bottom + 1, left : int(middle)]
-        stem = big[top : bottom + 1, int(middle) : right + 1]
-        arm_rows = np.flatnonzero(arm.max(axis=1) > 0.3)
-        stem_rows = np.flatnonzero(stem.max(axis=1) > 0.3)
+        middle = int((left + right) / 2)
+        arm, stem = big[:, left:middle], big[:, middle : right + 1]
+        arm_rows = np.flatnonzero(arm[top : bottom + 1].max(axis=1) > 0.3)
+        stem_rows = np.flatnonzero(stem[top : bottom + 1].max(axis=1) > 0.3)
         if arm_rows.size and stem_rows.size:
             ya, ys = top + int(arm_rows[0]), top + int(stem_rows[0])
-            xa = left + float(np.flatnonzero(big[ya, left : int(middle)] > 0.3).mean())
-            xs = int(middle) + float(np.flatnonzero(big[ys, int(middle) : right + 1] > 0.3).mean())
-            line([(xa, ya), (xs, ys)])
+            line([(left + _centre_of_row(arm, ya), ya), (middle + _centre_of_row(stem, ys), ys)])
     else:
         factor = rng.uniform(*STRETCH) if rng.random() < 0.5 else rng.uniform(*SQUEEZE)
         crop = big[top : bottom + 1, left : right + 1]
