@@ -154,6 +154,75 @@ def _border_colour(rgb: np.ndarray) -> np.ndarray:
     return np.median(ring[:: max(1, len(ring) // 10_000)], axis=0).astype(np.float32)
 
 
+#: :func:`percentile` sorts the values near a percentile only in arrays at least this long...
+FAST_PERCENTILE_SIZE = 8192
+#: ...picked out with a threshold from every this many-th value.
+PERCENTILE_SAMPLE_STEP = 16
+
+
+def _order_pair(flat: np.ndarray, below: int) -> tuple[np.generic, np.generic] | None:
+    """The ``(n,)`` array's order statistics ``below`` and ``below + 1`` (0 = the smallest),
+    found among the values beyond a threshold taken from a strided sample (a few hundred
+    values for a percentile near either end), or None when the threshold let too few
+    through."""
+    n = flat.size
+    sample = flat[::PERCENTILE_SAMPLE_STEP]
+    margin = 2 * ((n - below if below >= n // 2 else below + 2) // PERCENTILE_SAMPLE_STEP) + 16
+    if below >= n // 2:
+        rank = len(sample) - 1 - min(len(sample) - 1, margin)
+        candidates = flat[flat >= np.partition(sample, rank)[rank]]
+        low = below - (n - candidates.size)
+    else:
+        rank = min(len(sample) - 1, margin)
+        candidates = flat[flat <= np.partition(sample, rank)[rank]]
+        low = below
+    if not 0 <= low < candidates.size - 1:
+        return None
+    pair = np.partition(candidates, (low, low + 1))
+    return pair[low], pair[low + 1]
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """``float(np.percentile(values, q))`` for any array, the same number to the last bit
+    (checked on 20,000 random arrays), but for a long array and a percentile near either
+    end only the values near it are sorted: 0.08 ms instead of 0.9 for the 99.7th of 62,500
+    values. NumPy's default (linear) interpolation, computed as NumPy computes it."""
+    flat = values.reshape(-1)
+    virtual = (flat.size - 1) * np.true_divide(q, 100)
+    if flat.size < FAST_PERCENTILE_SIZE or not 0 <= virtual < flat.size - 1:
+        return float(np.percentile(flat, q))
+    below = np.floor(virtual)
+    pair = _order_pair(flat, int(below))
+    if pair is None:
+        return float(np.percentile(flat, q))
+    gamma = float(virtual - below)
+    a, b = pair
+    step = b - a
+    return float(b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma)
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[np.float64]:
+    """``list(np.percentile(values, qs))`` for a float32 array, the same numbers to the last
+    bit, as :func:`percentile` finds them (for several percentiles NumPy interpolates in
+    float64, and its float64 scalars compare with a float32 array in float64)."""
+    flat = values.reshape(-1)
+    virtual = (flat.size - 1) * np.true_divide(np.asarray(qs, dtype=np.float64), 100)
+    fallback = flat.size < FAST_PERCENTILE_SIZE or flat.dtype != np.float32
+    if fallback or not ((virtual >= 0) & (virtual < flat.size - 1)).all():
+        return list(np.percentile(flat, qs))
+    found = []
+    for index in virtual:
+        below = np.floor(index)
+        pair = _order_pair(flat, int(below))
+        if pair is None:
+            return list(np.percentile(flat, qs))
+        gamma = index - below
+        a, b = np.float64(pair[0]), np.float64(pair[1])
+        step = np.float64(pair[1] - pair[0])  # (the difference in the values' own precision)
+        found.append(b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma)
+    return found
+
+
 #: :func:`pad_with_paper` adds this share of the longer side on every side.
 PAD_SHARE = 0.15
 
@@ -185,7 +254,7 @@ def _ink_colour(difference: np.ndarray, dark: bool | None) -> tuple[np.ndarray, 
     if dark is not None:  # only the pixels on the ink's side compete
         luminance_change = rows @ LUMINANCE
         squared = np.where((luminance_change < 0) if dark else (luminance_change > 0), squared, 0)
-    cutoff = max(float(np.percentile(_sample(squared), 99.7)), 1e-12)
+    cutoff = max(percentile(_sample(squared), 99.7), 1e-12)
     strongest = np.flatnonzero(squared >= cutoff)
     picked = rows[strongest]  # (k, 3), k about 0.3 % of the pixels
     distance = np.sqrt(squared[strongest])
@@ -292,6 +361,21 @@ class Light:
         return np.stack([self.projected(np.eye(3, dtype=np.float32)[c], step) for c in range(3)],
                         axis=-1)  # fmt: skip
 
+    def subtracted(self, rgb: np.ndarray, step: int = 1) -> np.ndarray:
+        """``(h, w, 3)``: every ``step``-th pixel of the ``(H, W, 3)`` image minus the light's
+        colour there; the numbers of ``rgb[::step, ::step] - self.background(step)``, a
+        channel at a time into one array (the factor's grid copied once, not strided thrice)."""
+        picked = rgb[::step, ::step]
+        factor = None if self.factor is None else np.ascontiguousarray(self.factor[::step, ::step])
+        out = np.empty(picked.shape, dtype=np.result_type(picked, np.float32))
+        for channel in range(3):
+            light = _surface(self.height, self.width, self.coefficients[:, channel], step)
+            light += float(self.border[channel])
+            if factor is not None:
+                light *= factor
+            np.subtract(picked[:, :, channel], light, out=out[:, :, channel])
+        return out
+
 
 #: The smooth light is fitted on a grid of at most this many pixels a side (a quadratic
 #: needs few; the grid's time is most of the light model's).
@@ -340,7 +424,7 @@ def estimate_background(rgb: np.ndarray) -> tuple[Light, np.ndarray, bool, np.nd
     light = Light(border, coefficients, height, width)
     light.factor, sharp_dark = sharp_light(rgb, light, dark)
     step = _sample_step(height, width)
-    difference = rgb[::step, ::step] - light.background(step)
+    difference = light.subtracted(rgb, step)
     gain = None
     if light.factor is not None:
         dark = sharp_dark
@@ -365,7 +449,7 @@ def light_gain(light: np.ndarray) -> np.ndarray:
     the paper in any light, so its difference from the paper shrinks with the light. Where
     the light is under SHADOW_LIGHT of the lit paper's (its 90th percentile), dividing by it
     undoes that; elsewhere (the lit page, a little vignetting) the gain is 1."""
-    reference = SHADOW_LIGHT * float(np.percentile(_sample(light), 90))
+    reference = SHADOW_LIGHT * percentile(_sample(light), 90)
     gain = reference / np.maximum(light, 1e-3)
     return np.clip(gain, 1.0, MAX_GAIN).astype(np.float32)
 
@@ -393,7 +477,15 @@ def _inside(mask: np.ndarray) -> np.ndarray:
     labels, count = ndimage.label(mask)
     if not count:
         return mask
-    return mask & ~np.isin(labels, _on_border(labels)[0])
+    return mask & ~_member(labels, count, _on_border(labels)[0])
+
+
+def _member(labels: np.ndarray, count: int, chosen: np.ndarray) -> np.ndarray:
+    """``np.isin(labels, chosen)`` for an ``(h, w)`` label image with labels 0..count, by a
+    lookup table (a fraction of the time)."""
+    table = np.zeros(count + 1, dtype=bool)
+    table[chosen] = True
+    return table[labels]
 
 
 #: When one end of the luminance range has fewer than this share of the other end's pixels,
@@ -422,7 +514,7 @@ def _ink_polarity(
     sparser than the other (SPARSE_INK) and holds thin marks, the few-pixels vote decides;
     when one end's thin marks outweigh the other's THIN_DECIDES times, they do.
     """
-    low, high = np.percentile(luminance, [0.5, 99.5])
+    low, high = percentiles(luminance, (0.5, 99.5))
     if high - low < 0.05:
         return hint
     # (grey closings and openings commute with a rising function such as the logarithm)
@@ -432,7 +524,7 @@ def _ink_polarity(
 
     def marks(seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # the marks strong for the range of ``seen`` pixels: where, and which stay inside
-        log_low, log_high = np.percentile(log_lum[seen], [0.5, 99.5])
+        log_low, log_high = percentiles(log_lum[seen], (0.5, 99.5))
         strong = float(log_high - log_low) / 4  # grain and JPEG noise are far weaker
         dark, light = dark_marks > strong, light_marks > strong
         return dark, light, _inside(dark), _inside(light)
@@ -444,7 +536,7 @@ def _ink_polarity(
     if not inside.all() and np.count_nonzero(inside) > 0.5 * inside.size:
         _, _, dark_inside, light_inside = marks(inside)
         luminance = luminance[inside]
-        low, high = np.percentile(luminance, [0.5, 99.5])
+        low, high = percentiles(luminance, (0.5, 99.5))
         dark_inside, light_inside = dark_inside[inside], light_inside[inside]
         dark_marks, light_marks = dark_marks[inside], light_marks[inside]
     spread = float(high - low)
@@ -508,7 +600,7 @@ def sharp_light(rgb: np.ndarray, light: Light, dark_hint: bool) -> tuple[np.ndar
         return None, dark
     # A shadow's region meets a good part of the border (a stroke's neighbourhood barely).
     found, touching = _on_border(labels)
-    outside = np.isin(labels, found[touching >= 0.1 * 2 * (small_h + small_w)])
+    outside = _member(labels, count, found[touching >= 0.1 * 2 * (small_h + small_w)])
     if not outside.any():
         return None, dark
     weight = ndimage.uniform_filter(
@@ -1022,11 +1114,16 @@ def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
     # A piece is seeded when enough of it is at a stroke's strength: a faint area with a few
     # stronger pixels (the table beside a photographed page, a hot spot's rim) is not ink.
     strong = np.bincount(labels[seeds], minlength=count + 1)
-    seeded = strong >= np.maximum(1, MIN_SEED_SHARE * np.bincount(labels.reshape(-1)))
+    areas = np.bincount(labels.reshape(-1), minlength=count + 1)
+    seeded = strong >= np.maximum(1, MIN_SEED_SHARE * areas)
     seeded[0] = False
-    labels = np.where(seeded[labels], labels, 0).astype(np.int32)
+    if not seeded[1:].all():  # (unseeded pieces become background)
+        labels = np.where(seeded, np.arange(count + 1, dtype=np.int32), 0).astype(np.int32)[labels]
+        areas = np.where(seeded, areas, 0)
+        areas[0] = labels.size - int(areas.sum())
+    labels = labels.astype(np.int32, copy=False)
     boxes = ndimage.find_objects(labels)
-    areas = np.bincount(labels.reshape(-1), minlength=len(boxes) + 1)
+    areas = areas[: len(boxes) + 1]
     along_edges = _edge_labels(labels, boxes, areas)
     components = [c for c in _components(boxes, areas) if c.label not in along_edges]
     components = drop_specks(components, height, width)

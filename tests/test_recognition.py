@@ -188,6 +188,26 @@ def test_specks_and_page_edges_are_dropped(recognizer):
     assert recognizer.predict(png_bytes(image)).label == 7
 
 
+@pytest.mark.parametrize("kind", ["uniform", "skewed", "ties", "mostly zero"])
+def test_the_fast_percentiles_are_numpys_to_the_last_bit(kind: str):
+    """``norm.percentile`` and ``norm.percentiles`` sort only the values near a percentile
+    of a long array; they must give NumPy's numbers exactly (the pipeline's thresholds, and
+    so its answers, stay the same), for either end, ties, both dtypes and short arrays."""
+    rng = np.random.default_rng(len(kind))
+    for _ in range(150):
+        size = int(rng.integers(10, 90_000))
+        values = {
+            "uniform": rng.random(size),
+            "skewed": rng.random(size) ** 8,
+            "ties": np.round(rng.random(size) * 20),
+            "mostly zero": np.where(rng.random(size) < 0.97, 0.0, rng.random(size)),
+        }[kind].astype(np.float32 if rng.random() < 0.8 else np.float64)
+        q = float(rng.choice([0.5, 5, 10, 50, 60, 90, 99.5, 99.7, 100]))
+        assert norm.percentile(values, q) == float(np.percentile(values, q))
+        found, expected = norm.percentiles(values, (0.5, 99.5)), np.percentile(values, [0.5, 99.5])
+        assert found == list(expected) and all(type(v) is np.float64 for v in found)
+
+
 # ---- reading images ----------------------------------------------------------------------
 
 
