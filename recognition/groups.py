@@ -38,6 +38,7 @@ from .normalize import (
     _resize,
     deskew,
     normalise_stroke,
+    percentile,
     stroke_width,
 )
 
@@ -74,7 +75,7 @@ def to_group_input(
     group = _resize(straight, max(1, round(height * factor)), max(1, round(width * factor)))
     strongest = group[group > 0.1]
     if strongest.size:
-        group = np.clip(group / max(0.5, float(np.percentile(strongest, 90))), 0.0, 1.0)
+        group = np.clip(group / max(0.5, percentile(strongest, 90)), 0.0, 1.0)
     return _place(group)
 
 

@@ -186,13 +186,19 @@ def percentile(values: np.ndarray, q: float) -> float:
     """``float(np.percentile(values, q))`` for any array, the same number to the last bit
     (checked on 20,000 random arrays), but for a long array and a percentile near either
     end only the values near it are sorted: 0.08 ms instead of 0.9 for the 99.7th of 62,500
-    values. NumPy's default (linear) interpolation, computed as NumPy computes it."""
+    values (and a short float array is partitioned without NumPy's general machinery: 15
+    microseconds instead of 50). NumPy's default (linear) interpolation, computed as NumPy
+    computes it."""
     flat = values.reshape(-1)
     virtual = (flat.size - 1) * np.true_divide(q, 100)
-    if flat.size < FAST_PERCENTILE_SIZE or not 0 <= virtual < flat.size - 1:
+    if flat.dtype.kind != "f" or not 0 <= virtual < flat.size - 1:
         return float(np.percentile(flat, q))
     below = np.floor(virtual)
-    pair = _order_pair(flat, int(below))
+    if flat.size < FAST_PERCENTILE_SIZE:
+        low = int(below)
+        pair = tuple(np.partition(flat, (low, low + 1))[low : low + 2])
+    else:
+        pair = _order_pair(flat, int(below))
     if pair is None:
         return float(np.percentile(flat, q))
     gamma = float(virtual - below)
@@ -603,9 +609,7 @@ def sharp_light(rgb: np.ndarray, light: Light, dark_hint: bool) -> tuple[np.ndar
     outside = _member(labels, count, found[touching >= 0.1 * 2 * (small_h + small_w)])
     if not outside.any():
         return None, dark
-    weight = ndimage.uniform_filter(
-        ndimage.binary_dilation(outside, iterations=2).astype(np.float32), size=5
-    )
+    weight = ndimage.uniform_filter(dilate_cross(outside, 2).astype(np.float32), size=5)
     # The envelope's light where it counts, the smooth fit elsewhere and around, both in the
     # fit's colour: the fit scaled, pixel by pixel, by (1 - w) + w * envelope / fit (a
     # factor computed on the grid and enlarged, since both are smooth at that scale).
@@ -710,16 +714,14 @@ def _paper_frame(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
     # The two colours meet at a sharp edge (a lamp's hot spot fades into the dark): plain
     # inside the frame, and plain on the paper's side of the edge (strokes may touch it).
     inner = ndimage.binary_erosion(frame, iterations=2, border_value=1)
-    near = ndimage.binary_dilation(frame, iterations=5) & ~ndimage.binary_dilation(
-        frame, iterations=2
-    )
+    near = dilate_cross(frame, 5) & ~dilate_cross(frame, 2)
     if not inner.any() or float((to_desk[inner] < 0.35 * gap).mean()) < FRAME_PLAIN:
         return None
     if not near.any() or float((to_paper[near] < 0.35 * gap).mean()) < FRAME_NEAR:
         return None
     # the note's edge is blurred over a pixel or two, and a grid cell stands for the step x
     # step pixels from its corner on: two cells more of frame cover it
-    frame = ndimage.binary_dilation(frame, iterations=2)
+    frame = dilate_cross(frame, 2)
     full = np.repeat(np.repeat(frame, step, axis=0), step, axis=1)[:height, :width]
     if full.shape != (height, width):  # (a grid a cell short of the image: edge it out)
         full = np.pad(full, ((0, height - full.shape[0]), (0, width - full.shape[1])), "edge")
@@ -1078,7 +1080,7 @@ def _rules(mask: np.ndarray) -> np.ndarray:
             # the other ink's strokes (1s written with a fine pen, cropped tight).
             lengths[thickness > max(3, across // 150)] = 0.0
             if (lengths >= shortest).any():
-                lines = ndimage.binary_dilation((lengths >= shortest)[labels], iterations=2)
+                lines = dilate_cross((lengths >= shortest)[labels], 2)
                 if (mask & ~lines).any():
                     pen = stroke_width((mask & ~lines).astype(np.float32))
                     lengths[thickness >= PEN_LINE * pen] = 0.0
@@ -1086,6 +1088,8 @@ def _rules(mask: np.ndarray) -> np.ndarray:
         long_lines = lengths >= (shortest if family else 0.9)
         if axis == 0 and rules.any():  # a box's side: an upright line from rule to rule
             long_lines |= _box_sides(labels, rules)
+        if not long_lines.any():
+            continue  # (runs along the page, none a rule: a digit's long stroke, a shadow)
         stroke = _runs(mask, max(4, across // 40), 1 - axis)  # thick across: a pen stroke
         line = ndimage.maximum_filter1d(long_lines[labels].astype(np.uint8), 3, axis=1 - axis)
         rules |= line.astype(bool) & ~stroke  # with the line's faint rim
@@ -1242,9 +1246,37 @@ def stroke_width(ink: np.ndarray) -> float:
     area = int(mask.sum())
     if area == 0:
         return 0.0
-    inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3)), border_value=0)
+    inner = _erode_square(mask)
     boundary = area - int(inner.sum())
     return 2.0 * area / max(boundary, 1) + 1.0
+
+
+def dilate_cross(mask: np.ndarray, times: int = 1) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, iterations=times)`` of an ``(H, W)`` mask (by the
+    plus-shaped cross, nothing from beyond the border), by shifted ORs: the same pixels at a
+    tenth of SciPy's time, whose iterations pass over the whole image each."""
+    out = np.asarray(mask, dtype=bool)
+    for _ in range(times):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
+def _erode_square(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_erosion(mask, structure=np.ones((3, 3)), border_value=0)`` of an
+    ``(H, W)`` bool mask, by shifted ANDs (a third of SciPy's time)."""
+    height, width = mask.shape
+    padded = np.zeros((height + 2, width + 2), dtype=bool)
+    padded[1:-1, 1:-1] = mask
+    out = padded[1:-1, 1:-1].copy()
+    for dy in range(3):
+        for dx in range(3):
+            out &= padded[dy : dy + height, dx : dx + width]
+    return out
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -1264,7 +1296,7 @@ def restore_hairlines(canon: np.ndarray) -> np.ndarray:
     values = canon[canon > 0.1]
     if values.size == 0:
         return canon
-    level = float(np.percentile(values, 90))
+    level = percentile(values, 90)
     pieces, count = ndimage.label(canon >= 0.5 * level, np.ones((3, 3)))
     sizes = np.bincount(pieces.ravel())[1:]
     if count < 2 or (sizes >= HAIRLINE_PIECE * sizes.sum()).sum() < 2:
@@ -1366,7 +1398,7 @@ def to_mnist(
     digit = _fit_long_side(_crop_to_ink(straight), 20)
     strongest = digit[digit > 0.1]
     if strongest.size:
-        digit = np.clip(digit / max(0.5, float(np.percentile(strongest, 90))), 0.0, 1.0)
+        digit = np.clip(digit / max(0.5, percentile(strongest, 90)), 0.0, 1.0)
     result = place_by_centre_of_mass(digit)
     if steps is not None:
         steps.update(crop=crop, stroke=stroke, deskew=straight, input=result)

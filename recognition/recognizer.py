@@ -38,7 +38,16 @@ from .groups import (
     to_group_input,
 )
 from .imageio import ImageSource, load_image
-from .normalize import STRAY_AREA, Box, Component, InkMap, find_ink, pad_with_paper, to_mnist
+from .normalize import (
+    STRAY_AREA,
+    Box,
+    Component,
+    InkMap,
+    dilate_cross,
+    find_ink,
+    pad_with_paper,
+    to_mnist,
+)
 from .segment import (
     SPLIT_ASPECT,
     Group,
@@ -1101,7 +1110,7 @@ def isolated_window(
     wanted = np.zeros(int(labels.max()) + 1, dtype=bool)  # (the parts' labels are in it)
     wanted[[part.label for part in parts]] = True
     mask = wanted[labels]
-    keep = mask | (ndimage.binary_dilation(mask, iterations=2) & (labels == 0))
+    keep = mask | (dilate_cross(mask, 2) & (labels == 0))
     ink = ink_map.ink[window]
     if len(parts) >= 2:
         # the faint strokes that join the parts (a calligraphic hand's hairlines, fainter

@@ -159,7 +159,9 @@ def one_stroke(ink: np.ndarray) -> bool:
         return False
     inked = strokes[rows[0] : rows[-1] + 1].astype(np.int8)
     edges = np.diff(inked, axis=1, prepend=0, append=0)
+    crossings = (edges == 1).sum(axis=1)
+    if (crossings == 1).mean() < 0.9:
+        return False  # (most digits: rows that cross two strokes or more)
     starts, stops = np.nonzero(edges == 1), np.nonzero(edges == -1)
     longest = int((stops[1] - starts[1]).max())  # (runs pair up in reading order)
-    crossings = (edges == 1).sum(axis=1)
-    return bool((crossings == 1).mean() >= 0.9 and longest <= 0.3 * len(inked))
+    return bool(longest <= 0.3 * len(inked))
