@@ -129,6 +129,9 @@ DASHED_DIGIT = 0.9
 #: A group whose whole is read as one digit with this log-score (classifier and verifier, as
 #: in the cut search) stays one digit whatever the group reader says.
 SURE_SINGLE = -0.3
+#: A piece the ink map dropped (a speck) at most this share of the smallest part's area may
+#: carry a hairline joining a digit's parts (:func:`isolated_window`).
+HAIRLINE_SPECK = 0.5
 #: A group of touching digits is cut from its ink with this many pixels around it.
 GROUP_MARGIN = 2
 #: A group read whole keeps every piece of ink at least this share of its largest piece's
@@ -1114,9 +1117,16 @@ def isolated_window(
     ink = ink_map.ink[window]
     if len(parts) >= 2:
         # the faint strokes that join the parts (a calligraphic hand's hairlines, fainter
-        # than any piece), not passing through other pieces: where they meet two parts
+        # than any piece), not passing through other pieces: where they meet two parts.
+        # A speck the ink map dropped is no other piece: it may be a stronger bit of the
+        # hairline (the loop of a French school hand's open 4, between its bar and stem).
         groups = [[part.label] for part in parts]
-        faint, joins = faint_pieces(ink, mask | (labels == 0), labels, groups)
+        kept = np.zeros_like(wanted)
+        kept[[c.label for c in ink_map.components if c.label < len(kept)]] = True
+        sizes = np.bincount(labels.reshape(-1), minlength=len(wanted))
+        speck = ~kept & (sizes <= HAIRLINE_SPECK * min(part.area for part in parts))
+        speck[0] = True
+        faint, joins = faint_pieces(ink, mask | speck[labels], labels, groups)
         keep |= joins[faint]
     return np.where(keep, ink, 0.0).astype(np.float32), top, left
 

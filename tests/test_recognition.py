@@ -1035,6 +1035,21 @@ def test_a_digit_refused_unsurely_among_digits_is_read(recognizer, name, number)
     assert NOT_DIGIT_THRESHOLD < DOUBTED_DIGIT < 0.9
 
 
+def test_a_hairline_through_a_dropped_speck_joins_a_digit(recognizer, monkeypatch):
+    """A held-out French school hand (Ecolier), photographed: the open 4 of "40" is a thick
+    stroke, a thick stem, and between them a hairline loop and bar. The ink map keeps the
+    two strokes and drops the loop's stronger bit as a speck; the hairline ran through that
+    speck, which counted as another piece, so the 4 was read without its bar: "10". A speck
+    the ink map dropped (under HAIRLINE_SPECK of the smaller part) may now carry the join."""
+    from recognition import recognizer as module
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "images"
+    path = examples / "number_40_hairlines.png"
+    assert recognizer.read_number(path).number == "40"
+    monkeypatch.setattr(module, "HAIRLINE_SPECK", 0.0)
+    assert recognizer.read_number(path).number != "40"
+
+
 @pytest.mark.parametrize(
     ("name", "number"),
     [
