@@ -843,6 +843,9 @@ def _without_boxes(
     return ink
 
 
+#: A field's box runs along this share of three of its box's sides or more (a thin hollow
+#: piece holding another that does not is a hairline digit around its own detached foot).
+FRAME_BOX_SIDE = 0.6
 #: A printed line is thinner than this share of the handwriting's stroke width...
 FORM_THIN = 0.35
 #: ...and, loose beside a digit, at least this share of the digit's longer side long.
@@ -871,6 +874,10 @@ def _without_form_lines(ink_map: InkMap) -> list[Component]:
             if o is not c
         )
         frame = holds and c.area <= 2 * (c.height + c.width) * thin
+        if frame:  # (a box's lines run along its sides: a hairline 5 around its own foot does not)
+            piece = ink_map.labels[c.top : c.bottom, c.left : c.right] == c.label
+            depth = max(2, min(c.height, c.width) // 30)
+            frame = _sides_covered(piece, FRAME_BOX_SIDE, depth) >= 3
         if not (line or frame):
             kept.append(c)
     return kept
