@@ -820,11 +820,15 @@ def _outlined(labels: np.ndarray, c: Component) -> bool:
     """Whether a piece of an ``(H, W)`` label image runs along three sides of its box or
     more: a printed box (with the digit that touches it). A digit meets its box's sides at
     a few points, a 7's bar or a 2's base along one side."""
-    if min(c.height, c.width) < 20:
-        return False
+    return min(c.height, c.width) >= 20 and _along_sides(labels, c, OUTLINE_SIDE) >= 3
+
+
+def _along_sides(labels: np.ndarray, c: Component, share: float) -> int:
+    """How many of its box's sides a piece of an ``(H, W)`` label image runs along, over
+    ``share`` of their length or more (within a few pixels of the side: a box turned a
+    little)."""
     piece = labels[c.top : c.bottom, c.left : c.right] == c.label
-    depth = max(2, min(c.height, c.width) // 30)  # (a box turned a little)
-    return _sides_covered(piece, OUTLINE_SIDE, depth) >= 3
+    return _sides_covered(piece, share, max(2, min(c.height, c.width) // 30))
 
 
 def _without_boxes(
@@ -874,10 +878,8 @@ def _without_form_lines(ink_map: InkMap) -> list[Component]:
             if o is not c
         )
         frame = holds and c.area <= 2 * (c.height + c.width) * thin
-        if frame:  # (a box's lines run along its sides: a hairline 5 around its own foot does not)
-            piece = ink_map.labels[c.top : c.bottom, c.left : c.right] == c.label
-            depth = max(2, min(c.height, c.width) // 30)
-            frame = _sides_covered(piece, FRAME_BOX_SIDE, depth) >= 3
+        # (a box's lines run along its sides: a hairline 5 around its own foot does not)
+        frame = frame and _along_sides(ink_map.labels, c, FRAME_BOX_SIDE) >= 3
         if not (line or frame):
             kept.append(c)
     return kept
@@ -1129,7 +1131,7 @@ def ink_components(ink: np.ndarray, grow: float = 0.25) -> InkMap:
     seeded = strong >= np.maximum(1, MIN_SEED_SHARE * areas)
     seeded[0] = False
     if not seeded[1:].all():  # (unseeded pieces become background)
-        labels = np.where(seeded, np.arange(count + 1, dtype=np.int32), 0).astype(np.int32)[labels]
+        labels = np.where(seeded, np.arange(count + 1, dtype=np.int32), 0)[labels]
         areas = np.where(seeded, areas, 0)
         areas[0] = labels.size - int(areas.sum())
     labels = labels.astype(np.int32, copy=False)
